@@ -1,0 +1,41 @@
+"""Ollive: observability for LLM products.
+
+In an application (the SDK; importing ``ollive`` pulls in nothing heavy)::
+
+    import ollive
+    ollive.init(endpoint="http://localhost:8000/v1", api_key="ollive-demo", service="support-bot")
+    with ollive.conversation("c-42", user_id="u-7"):
+        with ollive.inference(provider="openai", model="gpt-4o-mini") as span:
+            ...
+
+In a notebook::
+
+    con = ollive.connect()
+    con.table("inference_logs").to_pandas()
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ollive.store import Connection
+
+
+def connect(url: str | None = None, **kwargs: Any) -> Connection:
+    """Open the warehouse as an Ibis connection (see :func:`ollive.store.connect`).
+
+    Resolution order: ``url``; ``OLLIVE_WAREHOUSE_URL``; the running platform's warehouse
+    actor (``ollive up``); the embedded chDB directory under ``OLLIVE_HOME``.
+    """
+    from ollive.store import connect as _connect
+
+    return _connect(url, **kwargs)
+
+
+# --- SDK (ollive.sdk) -------------------------------------------------------------------
+# (the SDK section: init, conversation, inference, tool, score, flush, shutdown, ...)
+
+__all__ = ["__version__", "connect"]

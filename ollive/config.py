@@ -1,0 +1,109 @@
+"""One Settings object for every part of Ollive (pydantic-settings, env prefix ``OLLIVE_``).
+
+Read once in the wiring (the CLI, the Serve app builder, ``ollive.init``) and passed down as
+typed values. Every setting is documented here and in ``docs/configuration.md``
+(``ollive config`` prints the effective values).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["DEMO_API_KEY", "DEMO_PROJECT", "Settings", "get_settings"]
+
+DEMO_API_KEY = "ollive-demo"
+DEMO_PROJECT = "demo"
+
+
+class Settings(BaseSettings):
+    """Every knob of Ollive. Environment variables are ``OLLIVE_<NAME>`` (case-insensitive)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="OLLIVE_", env_file=None, extra="ignore", validate_default=True
+    )
+
+    # --- where things live -------------------------------------------------------------
+    home: Path = Field(
+        Path("~/.ollive").expanduser(),
+        description="State of the embedded platform: warehouse data, spool, run file, logs.",
+    )
+    warehouse_url: str | None = Field(
+        None,
+        description="chdb:///path, clickhouse://user:pass@host:8123/db or clickhouses://...; "
+        "unset: the running platform's warehouse actor, else chDB under OLLIVE_HOME.",
+    )
+    ray_address: str | None = Field(None, description="Join this Ray cluster instead of starting one.")
+    redis_url: str | None = Field(
+        None, description="Valkey/Redis for dedupe and chat memory; unset: embedded Valkey."
+    )
+
+    # --- SDK -----------------------------------------------------------------------------
+    endpoint: str = Field("http://127.0.0.1:8000/v1", description="Ingest base URL for the SDK.")
+    api_key: str | None = Field(None, description="API key the SDK sends as a Bearer token.")
+    service: str = Field("default", description="Service name stamped on every SDK event.")
+    sample_rate: float = Field(1.0, ge=0.0, le=1.0, description="Share of traces the SDK keeps.")
+    disabled: bool = Field(False, description="OLLIVE_DISABLED=1 turns the SDK into a no-op.")
+    max_queue_size: int = Field(20_000, ge=1, description="SDK queue bound; overflow drops newest.")
+    max_batch_events: int = Field(500, ge=1, description="SDK batch size in events.")
+    max_batch_bytes: int = Field(1_000_000, ge=1_024, description="SDK batch size in JSON bytes.")
+    flush_interval_s: float = Field(1.0, gt=0, description="SDK sends a partial batch this old.")
+    export_timeout_s: float = Field(10.0, gt=0, description="SDK HTTP timeout per request.")
+    max_retries: int = Field(8, ge=0, description="SDK retries on network errors, 429, 5xx.")
+
+    # --- ingest ----------------------------------------------------------------------------
+    ingest_host: str = Field("127.0.0.1", description="Serve HTTP host for ingest and chat.")
+    ingest_port: int = Field(8000, description="Serve HTTP port for ingest and chat.")
+    ingest_replicas: int = Field(1, ge=1, description="IngestAPI replicas (embedded default).")
+    writer_shards: int = Field(2, ge=1, description="EventWriter actors; hash(request_id) picks one.")
+    writer_flush_rows: int = Field(20_000, ge=1, description="Writer flushes at this many rows.")
+    writer_flush_bytes: int = Field(32_000_000, ge=1, description="...or this many Arrow bytes.")
+    writer_flush_age_s: float = Field(0.2, gt=0, description="...or when the oldest row is this old.")
+    writer_max_inflight_rows: int = Field(
+        200_000, ge=1, description="Backpressure: rows a writer holds before ingest answers 429."
+    )
+    dedupe_window_s: int = Field(600, ge=1, description="Valkey dedupe window (seconds).")
+    max_body_bytes: int = Field(10_000_000, ge=1, description="Largest accepted request body (413).")
+    max_events_per_batch: int = Field(10_000, ge=1, description="Largest accepted batch.")
+    redaction_fail_closed: bool = Field(
+        False, description="Reject an event whose redaction failed (else drop its previews)."
+    )
+
+    # --- storage -----------------------------------------------------------------------------
+    ttl_inference_days: int = Field(90, ge=1, description="Retention of inference_logs.")
+    ttl_tool_days: int = Field(90, ge=1, description="Retention of tool_executions.")
+    ttl_application_days: int = Field(30, ge=1, description="Retention of application_logs.")
+    ttl_scores_days: int = Field(90, ge=1, description="Retention of scores.")
+    warehouse_timeout_s: float = Field(10.0, gt=0, description="Connect/query timeout for servers.")
+    pricing_file: Path | None = Field(
+        None, description="YAML/JSON file of price overrides merged over the bundled table."
+    )
+
+    # --- apps ----------------------------------------------------------------------------------
+    dashboard_port: int = Field(5006, description="Port of `ollive dashboard`.")
+    dashboard_auth: str | None = Field(None, description="user:password for the dashboard.")
+    chat_model: str = Field("demo", description="demo, or openai:<model> (OPENAI_BASE_URL honoured).")
+
+    @property
+    def data_dir(self) -> Path:
+        """The embedded chDB warehouse directory."""
+        return self.home / "warehouse"
+
+    @property
+    def spool_dir(self) -> Path:
+        """Dead-letter directory for batches the warehouse refused."""
+        return self.home / "spool"
+
+    @property
+    def run_file(self) -> Path:
+        """Written by ``ollive up``: the Ray address and the URLs of what it started."""
+        return self.home / "run.json"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings from the environment, read once per process (wiring only)."""
+    return Settings()
