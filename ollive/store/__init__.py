@@ -1,0 +1,117 @@
+"""Warehouses: chDB on a directory, a ClickHouse server, the warehouse actor; migrations; Ibis.
+
+>>> con = connect("chdb:///tmp/ollive-doc")          # doctest: +SKIP
+>>> con.table("inference_logs").count().execute()   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ollive.store._url import WarehouseURL, parse_warehouse_url
+from ollive.store.base import Warehouse
+from ollive.store.tables import AGGREGATES, RAW_TABLES, TABLE_FOR_LOG_TYPE, arrow_schema
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ollive.config import Settings
+    from ollive.store._ibis import Connection
+
+__all__ = [
+    "AGGREGATES",
+    "RAW_TABLES",
+    "TABLE_FOR_LOG_TYPE",
+    "Connection",
+    "Warehouse",
+    "WarehouseURL",
+    "arrow_schema",
+    "connect",
+    "open_warehouse",
+    "parse_warehouse_url",
+    "resolve_warehouse_url",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Connection":
+        from ollive.store._ibis import Connection
+
+        return Connection
+    raise AttributeError(f"module 'ollive.store' has no attribute {name!r}")
+
+
+def resolve_warehouse_url(url: str | None = None, settings: Settings | None = None) -> str:
+    """Which warehouse to use: ``url``; ``OLLIVE_WAREHOUSE_URL``; the running platform's
+    warehouse actor (``ray://warehouse``); the chDB directory under ``OLLIVE_HOME``."""
+    from ollive._runfile import read_run_file
+    from ollive.config import get_settings
+
+    s = settings or get_settings()
+    if url:
+        return url
+    if s.warehouse_url:
+        return s.warehouse_url
+    run = read_run_file(s.run_file)
+    if run and run.get("warehouse_url"):
+        return str(run["warehouse_url"])
+    return f"chdb://{s.data_dir}"
+
+
+_open: dict[str, Warehouse] = {}
+
+
+def open_warehouse(url: str | None = None, settings: Settings | None = None, migrate: bool = True) -> Warehouse:
+    """The :class:`Warehouse` for ``url`` (resolved as :func:`resolve_warehouse_url` says).
+
+    One instance per URL and process; ``migrate`` applies pending migrations on first open.
+    """
+    from ollive.config import get_settings
+
+    s = settings or get_settings()
+    resolved = resolve_warehouse_url(url, s)
+    parsed = parse_warehouse_url(resolved)
+    key = str(parsed)
+    cached = _open.get(key)
+    if cached is not None and not getattr(cached, "_closed", False):
+        return cached
+    warehouse: Warehouse
+    if parsed.scheme == "chdb":
+        from ollive.store.chdb import ChdbWarehouse
+
+        warehouse = ChdbWarehouse(parsed.path)  # type: ignore[arg-type]
+    elif parsed.scheme == "clickhouse":
+        from ollive.store.clickhouse import ClickhouseWarehouse
+
+        warehouse = ClickhouseWarehouse(parsed, timeout_s=s.warehouse_timeout_s)
+    else:
+        _join_platform(s)
+        from ollive.store.actor import ActorWarehouse
+
+        warehouse = ActorWarehouse(parsed.actor_name)
+    if migrate and parsed.scheme != "ray":  # the actor migrates when it starts
+        warehouse.migrate(s)
+    _open[key] = warehouse
+    return warehouse
+
+
+def _join_platform(settings: Settings) -> None:
+    """Connect this process to the running platform's Ray cluster (once)."""
+    import ray
+
+    from ollive._runfile import read_run_file
+
+    if ray.is_initialized():
+        return
+    run = read_run_file(settings.run_file) or {}
+    address = settings.ray_address or run.get("ray_address") or "auto"
+    ray.init(address=address, namespace="ollive", log_to_driver=False, logging_level="WARNING")
+
+
+def connect(url: str | None = None, project: str | None = None, settings: Settings | None = None) -> Connection:
+    """An Ibis connection to the warehouse (embedded, the running platform, or a server).
+
+    ``project`` scopes the insight functions to one project (None: all projects).
+    """
+    from ollive.store._ibis import Connection
+
+    warehouse = open_warehouse(url, settings)
+    return Connection.from_warehouse(warehouse, project=project)

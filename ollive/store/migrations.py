@@ -1,0 +1,139 @@
+"""``ollive migrate``: the numbered DDL files of ``sql/``, applied in order, idempotently.
+
+Each file is a list of ``;``-separated statements written with ``IF NOT EXISTS``, so a file
+that failed half-way is simply applied again from its first statement on the next run. The
+versions applied are recorded in ``_ollive_migrations``. Placeholders (``${name}``) are
+filled from :class:`~ollive.config.Settings` (TTL days) and, for a ClickHouse cluster, with
+``ON CLUSTER`` and Replicated engines (see ``sql/README.md``).
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ollive.errors import MigrationError, StorageError
+from ollive.store.tables import AGGREGATES
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ollive.store.base import Warehouse
+
+__all__ = ["Migration", "aggregate_select", "apply_migrations", "applied_versions", "load_migrations"]
+
+_LEDGER = (
+    "CREATE TABLE IF NOT EXISTS _ollive_migrations {on_cluster} "
+    "(version UInt32, name String, applied_at DateTime DEFAULT now()) "
+    "ENGINE = {engine}MergeTree ORDER BY version"
+)
+_FILE = re.compile(r"^(\d{3})_([\w-]+)\.sql$")
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    text: str
+
+    def statements(self, values: dict[str, str]) -> list[str]:
+        """The file's statements with placeholders filled, comments kept out."""
+        lines = [ln for ln in self.text.splitlines() if not ln.lstrip().startswith("--")]
+        body = string.Template("\n".join(lines)).substitute(values)
+        return [s.strip() for s in body.split(";") if s.strip()]
+
+
+def sql_dir() -> Path:
+    """Where the DDL lives: inside the wheel (``ollive/_sql``) or the repo's ``sql/``."""
+    packaged = resources.files("ollive").joinpath("_sql")
+    if packaged.is_dir():
+        return Path(str(packaged))
+    repo = Path(__file__).resolve().parents[2] / "sql"
+    if repo.is_dir():
+        return repo
+    raise MigrationError("cannot find the sql/ directory; reinstall ollive (pip install ollive)")
+
+
+@lru_cache(maxsize=1)
+def load_migrations() -> tuple[Migration, ...]:
+    """Every numbered file, in version order."""
+    found = []
+    for path in sorted(sql_dir().glob("*.sql")):
+        match = _FILE.match(path.name)
+        if match:
+            found.append(Migration(int(match[1]), match[2], path.read_text("utf-8")))
+    return tuple(found)
+
+
+def placeholder_values(settings: Any = None, cluster: str | None = None) -> dict[str, str]:
+    """Values for the ``${...}`` placeholders: TTLs from settings, cluster clauses."""
+    from ollive.config import Settings
+
+    s = settings or Settings()
+    return {
+        "ttl_inference_days": str(s.ttl_inference_days),
+        "ttl_tool_days": str(s.ttl_tool_days),
+        "ttl_application_days": str(s.ttl_application_days),
+        "ttl_scores_days": str(s.ttl_scores_days),
+        "on_cluster": f"ON CLUSTER '{cluster}'" if cluster else "",
+        "replicated": "Replicated" if cluster else "",
+    }
+
+
+def applied_versions(warehouse: Warehouse) -> set[int]:
+    """Versions recorded as applied (empty for a fresh warehouse)."""
+    if "_ollive_migrations" not in warehouse.tables():
+        return set()
+    result = warehouse.query_arrow("SELECT DISTINCT version FROM _ollive_migrations")
+    return {int(v) for v in result.column(0).to_pylist()}
+
+
+def apply_migrations(
+    warehouse: Warehouse, settings: Any = None, cluster: str | None = None
+) -> list[str]:
+    """Apply every migration not yet recorded; returns the ``NNN_name`` of each applied now."""
+    values = placeholder_values(settings, cluster)
+    engine = "Replicated" if cluster else ""
+    warehouse.command(_LEDGER.format(on_cluster=values["on_cluster"], engine=engine))
+    done = applied_versions(warehouse)
+    applied = []
+    for migration in load_migrations():
+        if migration.version in done:
+            continue
+        for index, statement in enumerate(migration.statements(values), start=1):
+            try:
+                warehouse.command(statement)
+            except StorageError as exc:
+                raise MigrationError(
+                    f"migration {migration.version:03d}_{migration.name} failed at statement "
+                    f"{index}: {exc}. Fix the cause and run `ollive migrate` again; it resumes "
+                    "from this file."
+                ) from exc
+        warehouse.command(
+            "INSERT INTO _ollive_migrations (version, name) VALUES "
+            f"({migration.version}, '{migration.name}')"
+        )
+        applied.append(f"{migration.version:03d}_{migration.name}")
+    return applied
+
+
+def aggregate_select(target: str, source: str, where: str) -> str:
+    """The SELECT of ``target``'s materialized view, reading ``source`` filtered by ``where``.
+
+    Taken from the DDL itself, so a rebuild aggregates exactly as the MV does.
+    """
+    mv, raw, _column = AGGREGATES[target]
+    for migration in load_migrations():
+        pattern = rf"CREATE MATERIALIZED VIEW IF NOT EXISTS {mv}\b.*?\bAS\s+(SELECT.*?);"
+        match = re.search(pattern, migration.text, flags=re.S)
+        if match:
+            select = match[1]
+            return re.sub(
+                rf"FROM {raw}\s+GROUP BY",
+                f"FROM {source} WHERE {where} GROUP BY",
+                select,
+            )
+    raise MigrationError(f"no materialized view {mv} in sql/")

@@ -1,0 +1,67 @@
+"""The warehouse actor: one named Ray actor holds the embedded chDB directory.
+
+chDB allows one process per data directory; every other process (writers, notebooks, the
+dashboard) reaches it through :class:`ollive.store.actor.ActorWarehouse`. The actor is
+detached (it outlives the driver that started it), restarts on failure, and applies pending
+migrations when it starts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+import ray
+
+from ollive.store.actor import NAMESPACE, WAREHOUSE_ACTOR
+
+__all__ = ["WarehouseActor", "ensure_warehouse_actor"]
+
+
+@ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=3, max_concurrency=8)
+class WarehouseActor:
+    """Holds a :class:`~ollive.store.chdb.ChdbWarehouse` and serves its methods."""
+
+    def __init__(self, url: str, settings_json: str | None = None) -> None:
+        from ollive.config import Settings
+        from ollive.store import open_warehouse
+
+        settings = Settings.model_validate_json(settings_json) if settings_json else Settings()
+        self._warehouse = open_warehouse(url, settings, migrate=True)
+
+    def describe(self) -> str:
+        return self._warehouse.url
+
+    def ready(self) -> bool:
+        return self._warehouse.ping()
+
+    def command(self, sql: str) -> None:
+        self._warehouse.command(sql)
+
+    def query_arrow(self, sql: str) -> pa.Table:
+        return self._warehouse.query_arrow(sql)
+
+    def insert_arrow(self, table: str, data: pa.Table, token: str | None = None) -> int:
+        return self._warehouse.insert_arrow(table, data, token)
+
+    def counts(self, final: bool = True) -> dict[str, int]:
+        return self._warehouse.counts(final)
+
+    def migrate(self) -> list[str]:
+        return self._warehouse.migrate()
+
+    def call(self, method: str, *args: Any) -> Any:
+        """Any other Warehouse method (rebuild_aggregates, delete_where ...)."""
+        return getattr(self._warehouse, method)(*args)
+
+
+def ensure_warehouse_actor(url: str, settings_json: str | None = None) -> Any:
+    """The running warehouse actor, started (detached) if there is none; waits until ready."""
+    try:
+        handle = ray.get_actor(WAREHOUSE_ACTOR, namespace=NAMESPACE)
+    except ValueError:
+        handle = WarehouseActor.options(  # type: ignore[attr-defined]
+            name=WAREHOUSE_ACTOR, namespace=NAMESPACE, lifetime="detached", get_if_exists=True
+        ).remote(url, settings_json)
+    ray.get(handle.ready.remote(), timeout=120)
+    return handle
