@@ -37,5 +37,29 @@ def connect(url: str | None = None, **kwargs: Any) -> Connection:
 
 # --- SDK (ollive.sdk) -------------------------------------------------------------------
 # (the SDK section: init, conversation, inference, tool, score, flush, shutdown, ...)
+from ollive.sdk import (  # noqa: E402
+    LoggingHandler,
+    conversation,
+    current_inference,
+    flush,
+    inference,
+    init,
+    score,
+    shutdown,
+    stats,
+    tool,
+)
 
 __all__ = ["__version__", "connect"]
+__all__ += [
+    "LoggingHandler",
+    "conversation",
+    "current_inference",
+    "flush",
+    "inference",
+    "init",
+    "score",
+    "shutdown",
+    "stats",
+    "tool",
+]

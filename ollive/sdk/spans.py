@@ -1,0 +1,459 @@
+"""Spans: what ``ollive.inference`` and ``ollive.tool`` hand you while a call runs.
+
+A span is cheap on the caller's thread: starting it reads two context variables and the
+clocks; its setters store references; ending it appends the span itself to the processor's
+queue. Previews, timestamps and the event dict are rendered later, on the export thread
+(so pass strings, or objects you do not mutate afterwards, to the ``set_*`` methods).
+
+``request_id`` (a UUIDv7) is made the first time someone asks for it, by the app or by the
+exporter, and never changes afterwards.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ollive._ids import uuid7_from_ms
+from ollive.sdk import _render
+from ollive.sdk._context import (
+    current_scope,
+    current_span,
+    is_sampled,
+    new_span_id,
+    new_trace_id,
+    otel_parent,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ollive.sdk.api import Runtime
+
+__all__ = ["InferenceSpan", "NoopSpan", "ToolSpan"]
+
+_rid_lock = threading.Lock()
+_perf = time.perf_counter
+_now = time.time
+_getrandbits = random.getrandbits
+
+
+class _Span:
+    """What inference and tool spans share: ids, context, timing, status, enqueue on end."""
+
+    # Class-level defaults keep the per-call cost to the attributes actually set.
+    _rid: str | None = None
+    trace_id: str = ""
+    span_id: str = ""
+    parent_span_id: str | None = None
+    conversation_id: str | None = None
+    session_id: str | None = None
+    user_id: str | None = None
+    sampled: bool = True
+    status: str = "ok"
+    error_code: str | None = None
+    error_message: str | None = None
+    metadata: dict[str, Any] | None = None
+    started_at: float = 0.0
+    latency_s: float = 0.0
+    _t0: float = 0.0
+    _token: Any = None
+    _scope: Any = None
+    _ended: bool = False
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._rt = runtime
+
+    @property
+    def request_id(self) -> str:
+        """This event's UUIDv7, made on first use; stable afterwards (and across retries)."""
+        rid = self._rid
+        if rid is None:
+            with _rid_lock:
+                rid = self._rid
+                if rid is None:
+                    ms = int((self.started_at or _now()) * 1000)
+                    rid = self._rid = str(uuid7_from_ms(ms, _getrandbits(74)))
+        return rid
+
+    def set_metadata(self, **values: Any) -> None:
+        """Attach JSON-able key/values (``metadata`` in the event; 16 KB, 5 levels at most)."""
+        if self.metadata is None:
+            self.metadata = {}
+        self.metadata.update(values)
+
+    def record_exception(self, exc: BaseException) -> None:
+        """Mark the span failed by ``exc`` without raising (status from the exception type)."""
+        self.status = _render.status_of(exc)
+        self.error_code = type(exc).__name__
+        self.error_message = str(exc)
+
+    # --- life cycle (shared by the context manager and every decorator path) -------------
+    def _start(self, activate: bool = True) -> None:
+        parent = current_span.get()
+        if parent is not None:
+            self.trace_id = parent.trace_id
+            self.parent_span_id = parent.span_id
+            self.sampled = parent.sampled
+            self.conversation_id = parent.conversation_id
+            self.session_id = parent.session_id
+            self.user_id = parent.user_id
+            self._scope = parent._scope
+        else:
+            scope = current_scope.get()
+            if scope is not None:
+                self._scope = scope
+                self.trace_id = scope.trace_id
+                self.sampled = scope.sampled
+                self.conversation_id = scope.conversation_id
+                self.session_id = scope.session_id
+                self.user_id = scope.user_id
+            else:
+                otel = otel_parent()
+                if otel is not None:
+                    self.trace_id, self.parent_span_id = otel
+                else:
+                    self.trace_id = new_trace_id()
+                rate = self._rt.sample_rate
+                if rate < 1.0:
+                    self.sampled = is_sampled(self.trace_id, rate)
+        self._link(parent)
+        self.span_id = new_span_id()
+        if activate:
+            self._token = current_span.set(self)
+        self.started_at = _now()
+        self._t0 = _perf()
+
+    def _link(self, parent: Any) -> None:
+        """Hook for subclasses: record links to the enclosing spans."""
+
+    def _end(self, exc: BaseException | None = None) -> None:
+        if self._ended:
+            return
+        self._ended = True
+        self.latency_s = _perf() - self._t0
+        token = self._token
+        if token is not None:
+            self._token = None
+            try:  # noqa: SIM105 - hot path, cheaper than contextlib.suppress
+                current_span.reset(token)
+            except ValueError:  # ended in another context (e.g. a different task)
+                pass
+        if exc is not None:
+            self.record_exception(exc)
+        self._on_end()
+        if self.sampled:
+            self._rt.processor.on_end(self)
+
+    def _on_end(self) -> None:
+        """Hook for subclasses, run on the caller's thread before the span is queued."""
+
+    def _finish(self, exc: BaseException | None = None, result: Any = None) -> None:
+        """End the span, never raising (instrumentation fails open and is counted)."""
+        try:
+            if exc is None and result is not None:
+                self._absorb(result)
+            self._end(exc)
+        except Exception:
+            self._rt.processor.count_internal_error()
+
+    def _absorb(self, result: Any) -> None:
+        """Hook for subclasses: learn what can be learnt from a decorated function's result."""
+
+    def _activate(self) -> Any:
+        return current_span.set(self)
+
+    def __enter__(self) -> Any:
+        try:
+            self._start()
+        except Exception:  # pragma: no cover - defensive
+            self._rt.processor.count_internal_error()
+        return self
+
+    def __exit__(self, et: Any, exc: BaseException | None, tb: Any) -> None:
+        self._finish(exc)
+
+    async def __aenter__(self) -> Any:
+        return self.__enter__()
+
+    async def __aexit__(self, et: Any, exc: BaseException | None, tb: Any) -> None:
+        self._finish(exc)
+
+    def _common(self, service: str) -> dict[str, Any]:
+        started = self.started_at
+        finished = started + self.latency_s
+        event: dict[str, Any] = {
+            "schema_version": "1.0",
+            "request_id": self.request_id,
+            "trace_id": self.trace_id or None,
+            "span_id": self.span_id or None,
+            "parent_span_id": self.parent_span_id,
+            "conversation_id": _opt_name(self.conversation_id),
+            "session_id": _opt_name(self.session_id),
+            "user_id": _opt_name(self.user_id),
+            "service": service,
+            "started_at": _render.iso(started),
+            "finished_at": _render.iso(finished),
+            "latency_ms": round(self.latency_s * 1000, 3),
+            "status": self.status,
+            "metadata": _render.metadata(self.metadata),
+        }
+        if self.error_code is not None:
+            event["error_code"] = _render.name(self.error_code)
+            event["error_message"] = _render.message(self.error_message)
+        return event
+
+
+def _opt_name(value: Any) -> str | None:
+    return None if value is None else _render.name(value, default="")[:256] or None
+
+
+class InferenceSpan(_Span):
+    """One model call. Use the ``set_*`` methods while it runs; everything is optional."""
+
+    provider: str = "unknown"
+    model: str = "unknown"
+    stream: bool = False
+    ttft_s: float | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int | None = None
+    cached_prompt_tokens: int = 0
+    cost_usd: float | None = None
+    finish_reason: str | None = None
+    tool_calls_count: int = 0
+    _tool_calls: Any = None
+    _input: Any = None
+    _output: Any = None
+    _chunks: list[str] | None = None
+    _chunk_chars: int = 0
+
+    def __init__(self, runtime: Runtime, provider: str, model: str) -> None:
+        self._rt = runtime
+        self.provider = provider
+        self.model = model
+
+    def set_input(self, value: Any) -> None:
+        """The prompt: a string, or chat messages (the last one is previewed)."""
+        self._input = value
+
+    def set_output(self, value: Any) -> None:
+        """The completion text (previewed, at most 500 characters)."""
+        self._output = value
+
+    def set_model(self, model: str, provider: str | None = None) -> None:
+        """Correct the model (e.g. the dated name the provider answered with)."""
+        self.model = model
+        if provider is not None:
+            self.provider = provider
+
+    def set_usage(
+        self,
+        prompt_tokens: int = 0,
+        completion_tokens: int = 0,
+        total_tokens: int | None = None,
+        cached_prompt_tokens: int = 0,
+    ) -> None:
+        """Token usage; ``total_tokens`` defaults to prompt + completion."""
+        self.prompt_tokens = prompt_tokens or 0
+        self.completion_tokens = completion_tokens or 0
+        self.total_tokens = total_tokens
+        self.cached_prompt_tokens = cached_prompt_tokens or 0
+
+    def set_cost(self, cost_usd: float) -> None:
+        """The call's cost, when you know it better than ingest's price table."""
+        self.cost_usd = cost_usd
+
+    def set_finish_reason(self, reason: str | None) -> None:
+        """Why the model stopped (``stop``, ``length``, ``tool_calls``, ...)."""
+        self.finish_reason = reason
+
+    def set_tool_calls(self, calls: Sequence[Any]) -> None:
+        """The tool calls the model asked for: names, OpenAI-shaped dicts or LangChain dicts."""
+        self.tool_calls_count = len(calls)
+        self._tool_calls = calls
+
+    def record_first_token(self) -> None:
+        """Mark the first streamed token (TTFT); later calls are ignored."""
+        if self.ttft_s is None:
+            self.ttft_s = _perf() - self._t0
+            self.stream = True
+
+    def _add_chunk(self, chunk: Any) -> None:
+        if self.ttft_s is None:
+            self.ttft_s = _perf() - self._t0
+            self.stream = True
+        if isinstance(chunk, str) and self._chunk_chars <= 500:
+            if self._chunks is None:
+                self._chunks = []
+            self._chunks.append(chunk)
+            self._chunk_chars += len(chunk)
+
+    def _link(self, parent: Any) -> None:
+        pass
+
+    def _on_end(self) -> None:
+        scope = self._scope
+        if scope is not None:
+            scope.last_inference = self
+
+    def _absorb(self, result: Any) -> None:
+        if isinstance(result, str):
+            if self._output is None:
+                self._output = result
+            return
+        from ollive.sdk._shapes import absorb_response
+
+        absorb_response(self, result)
+
+    def to_event(self, service: str) -> dict[str, Any]:
+        """The contract's ``inference`` event as a plain dict (called on the export thread)."""
+        event = self._common(service)
+        latency_ms = event["latency_ms"]
+        output = self._output
+        if output is None and self._chunks:
+            output = "".join(self._chunks)
+        prompt = max(int(self.prompt_tokens), 0)
+        completion = max(int(self.completion_tokens), 0)
+        total = self.total_tokens
+        total = prompt + completion if total is None else max(int(total), prompt + completion)
+        event.update(
+            log_type="inference",
+            provider=_render.name(self.provider),
+            model=_render.name(self.model),
+            stream=bool(self.stream),
+            ttft_ms=None if self.ttft_s is None else min(round(self.ttft_s * 1000, 3), latency_ms),
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            total_tokens=total,
+            cached_prompt_tokens=min(max(int(self.cached_prompt_tokens), 0), prompt),
+            finish_reason=None if self.finish_reason is None else _render.name(self.finish_reason),
+            tool_calls_count=self.tool_calls_count,
+            tool_calls_summary=_tool_calls_summary(self._tool_calls),
+            input_preview=_render.preview(self._input),
+            output_preview=_render.preview(output),
+        )
+        if self.cost_usd is not None:
+            event["cost_usd"] = max(float(self.cost_usd), 0.0)
+        return event
+
+
+def _tool_call_text(call: Any) -> str:
+    if isinstance(call, str):
+        return call
+    if isinstance(call, dict):
+        fn = call.get("function")
+        if isinstance(fn, dict):  # OpenAI: {"function": {"name", "arguments"}}
+            return f"{fn.get('name')}({fn.get('arguments') or ''})"
+        args = call.get("args", call.get("arguments", ""))
+        return f"{call.get('name')}({_render.preview(args, 200) if args else ''})"
+    fn = getattr(call, "function", None)
+    if fn is not None:  # OpenAI SDK objects
+        return f"{getattr(fn, 'name', '?')}({getattr(fn, 'arguments', '') or ''})"
+    return str(getattr(call, "name", call))
+
+
+def _tool_calls_summary(calls: Any) -> str | None:
+    if not calls:
+        return None
+    try:
+        return _render.cut("; ".join(_tool_call_text(c) for c in calls))
+    except Exception:
+        return None
+
+
+class ToolSpan(_Span):
+    """One tool call, linked to the inference that asked for it (see ``parent_request_id``)."""
+
+    tool_name: str = "tool"
+    _args: tuple[Any, ...] = ()
+    _kwargs: dict[str, Any] | None = None
+    _result: Any = None
+    _parent_inference: Any = None
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        tool_name: str,
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        self._rt = runtime
+        self.tool_name = tool_name
+        self._args = args
+        self._kwargs = kwargs
+
+    def _link(self, parent: Any) -> None:
+        # Rule: the enclosing inference; else the enclosing tool's inference; else the most
+        # recent inference that finished in the same conversation scope (agent loops).
+        if isinstance(parent, InferenceSpan):
+            self._parent_inference = parent
+        elif isinstance(parent, ToolSpan):
+            self._parent_inference = parent._parent_inference
+        elif self._scope is not None:
+            self._parent_inference = self._scope.last_inference
+
+    @property
+    def parent_request_id(self) -> str | None:
+        """request_id of the inference this tool call is linked to (None when there is none)."""
+        parent = self._parent_inference
+        return None if parent is None else parent.request_id
+
+    def set_args(self, value: Any) -> None:
+        """Replace the arguments preview source."""
+        self._args, self._kwargs = (value,), None
+
+    def set_result(self, value: Any) -> None:
+        """The tool's result (previewed, at most 500 characters)."""
+        self._result = value
+
+    def _absorb(self, result: Any) -> None:
+        if self._result is None:
+            self._result = result
+
+    def to_event(self, service: str) -> dict[str, Any]:
+        """The contract's ``tool_execution`` event as a plain dict (export thread)."""
+        event = self._common(service)
+        event.update(
+            log_type="tool_execution",
+            parent_request_id=self.parent_request_id,
+            tool_name=_render.name(self.tool_name, "tool"),
+            args_preview=_render.args_preview(self._args, self._kwargs or {}),
+            result_preview=_render.preview(self._result),
+        )
+        return event
+
+
+class NoopSpan:
+    """What the API hands out before ``ollive.init``, when disabled, or when not sampled away.
+
+    Every setter does nothing; ``request_id`` is ``None``.
+    """
+
+    request_id: str | None = None
+    parent_request_id: str | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("set_") or name in ("record_first_token", "record_exception"):
+            return _nothing
+        raise AttributeError(name)
+
+    def __enter__(self) -> NoopSpan:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+    async def __aenter__(self) -> NoopSpan:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        return None
+
+
+def _nothing(*args: Any, **kwargs: Any) -> None:
+    return None
+
+
+NOOP_SPAN = NoopSpan()
