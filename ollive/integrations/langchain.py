@@ -1,0 +1,5 @@
+"""``from ollive.integrations.langchain import CallbackHandler`` (see :mod:`ollive.sdk.integrations.langchain`)."""
+
+from ollive.sdk.integrations.langchain import CallbackHandler
+
+__all__ = ["CallbackHandler"]
