@@ -7,28 +7,25 @@ from collections.abc import Iterator
 from typing import Annotated, Any, TypedDict
 
 import pytest
-
-langgraph = pytest.importorskip("langgraph")
-
-from langchain_core.callbacks import CallbackManagerForLLMRun  # noqa: E402
-from langchain_core.language_models import BaseChatModel  # noqa: E402
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import (
     AIMessage,
     AIMessageChunk,
     BaseMessage,
     HumanMessage,
     ToolMessage,
-)  # noqa: E402
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult  # noqa: E402
-from langchain_core.tools import tool  # noqa: E402
-from langgraph.graph import END, START, StateGraph  # noqa: E402
-from langgraph.graph.message import add_messages  # noqa: E402
-from langgraph.prebuilt import ToolNode  # noqa: E402
+)
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.tools import tool
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.message import add_messages
+from langgraph.prebuilt import ToolNode
 
-import ollive  # noqa: E402
-from ollive.events import parse_event  # noqa: E402
-from ollive.integrations.langchain import CallbackHandler  # noqa: E402
-from tests.sdk.conftest import IngestServer  # noqa: E402
+import ollive
+from ollive.events import parse_event
+from ollive.integrations.langchain import CallbackHandler
+from tests.sdk.conftest import IngestServer
 
 
 class ScriptedChatModel(BaseChatModel):
