@@ -24,7 +24,9 @@ def handler() -> Iterator[ollive.LoggingHandler]:
     root.setLevel(old_level)
 
 
-def test_records_carry_trace_and_conversation_ids(sdk: IngestServer, handler: ollive.LoggingHandler) -> None:
+def test_records_carry_trace_and_conversation_ids(
+    sdk: IngestServer, handler: ollive.LoggingHandler
+) -> None:
     log = logging.getLogger("app.orders")
     log.info("outside anything")
     with ollive.conversation("c-logs", user_id="u-9"):
@@ -51,7 +53,9 @@ def test_records_carry_trace_and_conversation_ids(sdk: IngestServer, handler: ol
     assert "ValueError: boom" in by_message["it failed"]["message"]
 
 
-def test_sdk_and_http_client_logs_are_not_shipped(ingest: IngestServer, handler: ollive.LoggingHandler) -> None:
+def test_sdk_and_http_client_logs_are_not_shipped(
+    ingest: IngestServer, handler: ollive.LoggingHandler
+) -> None:
     logging.getLogger("httpx").setLevel(logging.DEBUG)
     logging.getLogger("httpcore").setLevel(logging.DEBUG)
     try:

@@ -1,0 +1,5 @@
+"""``from ollive.integrations.openai import instrument`` (see :mod:`ollive.sdk.integrations.openai`)."""
+
+from ollive.sdk.integrations.openai import instrument
+
+__all__ = ["instrument"]
