@@ -38,6 +38,115 @@ def emit_figures(figures: dict[str, Any]) -> None:
 
 # --- commands are registered below, one section per package --------------------------
 
+# --- sdk: bench ------------------------------------------------------------------------
+
+
+@bench_app.command("sdk")
+def bench_sdk_command(
+    calls: int = typer.Option(20_000, help="Timed calls per measured function."),
+    events: int = typer.Option(100_000, help="Events pushed through the transport."),
+    langfuse: bool = typer.Option(True, help="Also measure Langfuse's @observe (reference)."),
+) -> None:
+    """SDK overhead per call (median/p99 µs) and transport throughput, next to Langfuse."""
+    from ollive.sdk._bench import render_table, run_sdk_bench
+
+    figures = run_sdk_bench(calls=calls, events=events, with_langfuse=langfuse)
+    typer.echo(render_table(figures))
+    emit_figures(figures)
+
+
+# --- foundation: schema, migrate, seed, warehouse bench ---------------------------------
+
+
+@app.command("schema")
+def schema_command(
+    check: bool = typer.Option(False, "--check", help="Fail if the exported file is stale."),
+) -> None:
+    """Export the JSON Schema of the wire contract to ollive/schema/events-v1.json."""
+    from ollive._schema_file import SCHEMA_PATH, render_schema
+
+    text = render_schema()
+    if check:
+        if not SCHEMA_PATH.exists() or SCHEMA_PATH.read_text("utf-8") != text:
+            typer.echo(f"{SCHEMA_PATH} is stale: run `ollive schema`", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"{SCHEMA_PATH} is up to date")
+        return
+    SCHEMA_PATH.write_text(text, "utf-8")
+    typer.echo(f"wrote {SCHEMA_PATH}")
+
+
+@app.command("config")
+def config_command() -> None:
+    """Print the effective settings (secrets masked)."""
+    settings = get_settings()
+    for name, value in settings.model_dump().items():
+        if value is not None and any(k in name for k in ("key", "auth", "password")):
+            value = "***"
+        typer.echo(f"OLLIVE_{name.upper()}={'' if value is None else value}")
+
+
+@app.command("migrate")
+def migrate_command(
+    warehouse: str | None = typer.Option(None, "--warehouse", help="Warehouse URL (default: resolved)."),
+    cluster: str | None = typer.Option(None, "--cluster", help="ClickHouse cluster name: ON CLUSTER + Replicated engines."),
+) -> None:
+    """Apply the numbered DDL files of sql/ that are not applied yet."""
+    from ollive.store import open_warehouse
+
+    wh = open_warehouse(warehouse, get_settings(), migrate=False)
+    applied = wh.migrate(get_settings(), cluster=cluster)
+    typer.echo(f"{wh.url}: " + (f"applied {', '.join(applied)}" if applied else "up to date"))
+
+
+@app.command("seed")
+def seed_command(
+    events: int = typer.Option(1_000_000, "--events", "-n", help="Total events to generate."),
+    days: float = typer.Option(14.0, "--days", help="Time span ending now."),
+    seed: int = typer.Option(0, "--seed", help="Random seed (same seed twice adds nothing)."),
+    project: str = typer.Option("demo", "--project", help="Project the events belong to."),
+    warehouse: str | None = typer.Option(None, "--warehouse", help="Warehouse URL (default: resolved)."),
+) -> None:
+    """Fill the warehouse with realistic synthetic telemetry, then print a summary."""
+    from ollive.demo.summary import print_summary
+    from ollive.demo.synth import seed_warehouse
+    from ollive.store import open_warehouse
+
+    wh = open_warehouse(warehouse, get_settings())
+    typer.echo(f"seeding {events:,} events over {days:g} days into {wh.url}")
+    report = seed_warehouse(wh, events=events, days=days, seed=seed, project=project, progress=True)
+    typer.echo(f"inserted {report.total:,} rows in {report.seconds:.1f} s ({report.total / max(report.seconds, 1e-9):,.0f} rows/s)")
+    print_summary(wh, project=project, report=report)
+
+
+@app.command("demo")
+def demo_command(
+    events: int = typer.Option(1_000_000, "--events", "-n", help="Synthetic history to seed when empty."),
+) -> None:
+    """The README's first command: the embedded warehouse, seeded, summarised."""
+    from ollive.demo.summary import print_summary
+    from ollive.demo.synth import seed_warehouse
+    from ollive.store import open_warehouse
+
+    wh = open_warehouse(None, get_settings())
+    if not wh.scalar("SELECT count() FROM inference_logs WHERE project = 'demo'"):
+        typer.echo(f"seeding {events:,} synthetic events into {wh.url}")
+        seed_warehouse(wh, events=events, progress=True)
+    print_summary(wh, project="demo")
+
+
+@bench_app.command("warehouse")
+def bench_warehouse_command(
+    sizes: str = typer.Option("1000000,10000000", "--sizes", help="Comma-separated event counts."),
+    repeats: int = typer.Option(30, "--repeats", help="Runs per query."),
+) -> None:
+    """Insert rows/s into chDB and MV vs raw query latency at each size."""
+    from ollive.store._bench import run_warehouse_bench
+
+    figures = run_warehouse_bench([int(s) for s in sizes.split(",")], repeats=repeats, echo=typer.echo)
+    emit_figures(figures)
+
+
 
 def main() -> None:
     """Entry point of the ``ollive`` console script."""

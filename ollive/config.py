@@ -66,6 +66,12 @@ class Settings(BaseSettings):
         200_000, ge=1, description="Backpressure: rows a writer holds before ingest answers 429."
     )
     dedupe_window_s: int = Field(600, ge=1, description="Valkey dedupe window (seconds).")
+    dedupe_pending_ttl_s: int = Field(
+        30, ge=1, description="Life of an uncommitted dedupe claim (longer than a commit can take)."
+    )
+    dedupe_wait_s: float = Field(
+        1.0, ge=0, description="Wait for a concurrent claim of the same event before answering 429."
+    )
     max_body_bytes: int = Field(10_000_000, ge=1, description="Largest accepted request body (413).")
     max_events_per_batch: int = Field(10_000, ge=1, description="Largest accepted batch.")
     redaction_fail_closed: bool = Field(
@@ -86,6 +92,15 @@ class Settings(BaseSettings):
     dashboard_port: int = Field(5006, description="Port of `ollive dashboard`.")
     dashboard_auth: str | None = Field(None, description="user:password for the dashboard.")
     chat_model: str = Field("demo", description="demo, or openai:<model> (OPENAI_BASE_URL honoured).")
+    chat_replicas: int = Field(1, ge=1, description="Chatbot replicas on Serve.")
+    chat_service: str = Field("demo-chatbot", description="Service name of the chatbot's own events.")
+    chat_seed: int = Field(0, description="Seed of the demo model (same seed, same answers).")
+    chat_latency_scale: float = Field(
+        1.0, ge=0, description="Multiplies the demo model's simulated latency (0 = instant)."
+    )
+    chat_error_rate: float = Field(0.02, ge=0, le=1, description="Demo model: share of calls that fail.")
+    chat_timeout_rate: float = Field(0.01, ge=0, le=1, description="Demo model: share that time out.")
+    chat_history_ttl_s: int = Field(86_400, ge=1, description="Chat memory TTL in Valkey/Redis.")
 
     @property
     def data_dir(self) -> Path:

@@ -59,6 +59,18 @@ def _plain(table: pa.Table) -> pa.Table:
     return pa.table(columns, names=table.column_names) if changed else table
 
 
+def _fix_datetimes(table: pa.Table, schema: Any) -> pa.Table:
+    """ClickHouse sends ``DateTime`` (no scale) to Arrow as uint32 seconds: make timestamps."""
+    for i, (name, dtype) in enumerate(schema.items()):
+        column = table.column(i)
+        if dtype.is_timestamp() and pa.types.is_integer(column.type):
+            unit = "s" if dtype.scale in (None, 0) else "ms"
+            tz = dtype.timezone or "UTC"
+            fixed = column.cast(pa.int64()).cast(pa.timestamp(unit, tz=tz))
+            table = table.set_column(i, name, fixed)
+    return table
+
+
 class Connection(_ClickHouseBackend):
     """An Ibis connection bound to an Ollive warehouse (``ollive.connect()`` returns one).
 
@@ -107,9 +119,10 @@ class Connection(_ClickHouseBackend):
         sql = self.compile(table, params=params, limit=limit)
         self._log(sql)
         result = _plain(self.warehouse.query_arrow(sql))
-        names = list(table.schema().names)
-        if result.num_columns == len(names):
-            result = result.rename_columns(names)
+        schema = table.schema()
+        if result.num_columns == len(schema):
+            result = result.rename_columns(list(schema.names))
+            result = _fix_datetimes(result, schema)
         return result
 
     def to_pyarrow(self, expr: ir.Expr, /, *, params: Any = None, limit: Any = None, **kwargs: Any) -> Any:

@@ -1,0 +1,159 @@
+"""The wire contract: validation a user can act on, and the exported JSON Schema."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from ollive import _ids
+from ollive._schema_file import SCHEMA_PATH, render_schema
+from ollive.errors import ContractError
+from ollive.events import (
+    MAX_PREVIEW_CHARS,
+    ApplicationEvent,
+    InferenceEvent,
+    ScoreEvent,
+    ToolExecutionEvent,
+    parse_event,
+)
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+def inference(**overrides: object) -> dict[str, object]:
+    body: dict[str, object] = {
+        "log_type": "inference",
+        "request_id": str(_ids.uuid7()),
+        "provider": "openai",
+        "model": "gpt-4o",
+        "started_at": NOW.isoformat(),
+        "finished_at": (NOW + timedelta(milliseconds=1200)).isoformat(),
+        "prompt_tokens": 100,
+        "completion_tokens": 20,
+    }
+    body.update(overrides)
+    return body
+
+
+def errors_of(body: dict[str, object]) -> dict[str, str]:
+    with pytest.raises(ContractError) as info:
+        parse_event(body)
+    return {e["loc"]: e["msg"] for e in info.value.errors}
+
+
+def test_each_log_type_parses_to_its_model() -> None:
+    rid = str(_ids.uuid7())
+    assert isinstance(parse_event(inference()), InferenceEvent)
+    tool = {
+        "log_type": "tool_execution",
+        "request_id": rid,
+        "parent_request_id": rid,
+        "tool_name": "lookup_order",
+        "started_at": NOW.isoformat(),
+        "finished_at": NOW.isoformat(),
+    }
+    assert isinstance(parse_event(tool), ToolExecutionEvent)
+    app = {"log_type": "application", "request_id": rid, "timestamp": NOW.isoformat(), "level": "warn"}
+    parsed = parse_event(app)
+    assert isinstance(parsed, ApplicationEvent) and parsed.level == "WARNING"
+    score = {
+        "log_type": "score",
+        "request_id": rid,
+        "timestamp": NOW.isoformat(),
+        "target_request_id": rid,
+        "name": "thumbs_up",
+        "value": 1,
+    }
+    assert isinstance(parse_event(score), ScoreEvent)
+
+
+def test_derived_fields_are_filled() -> None:
+    event = parse_event(inference())
+    assert isinstance(event, InferenceEvent)
+    assert event.latency_ms == pytest.approx(1200)
+    assert event.total_tokens == 120
+    assert event.schema_version == "1.0"
+
+
+def test_previews_are_cut_not_rejected() -> None:
+    event = parse_event(inference(input_preview="x" * 5000, output_preview="y" * 501))
+    assert isinstance(event, InferenceEvent)
+    assert len(event.input_preview or "") == MAX_PREVIEW_CHARS
+    assert len(event.output_preview or "") == MAX_PREVIEW_CHARS
+
+
+def test_errors_name_the_field_and_reason() -> None:
+    errors = errors_of(
+        inference(
+            request_id="not-a-uuid",
+            started_at="2026-11-28T12:00:00",  # naive
+            prompt_tokens=-1,
+            trace_id="XYZ",
+        )
+    )
+    assert "request_id" in errors and "UUID" in errors["request_id"]
+    assert "started_at" in errors and "timezone" in errors["started_at"]
+    assert "prompt_tokens" in errors
+    assert "trace_id" in errors and "hex" in errors["trace_id"]
+
+
+def test_time_order_and_latency_consistency() -> None:
+    backwards = inference(finished_at=(NOW - timedelta(seconds=1)).isoformat())
+    assert any("before started_at" in m for m in errors_of(backwards).values())
+    inconsistent = inference(latency_ms=5000)
+    assert any("disagrees" in m for m in errors_of(inconsistent).values())
+    assert parse_event(inference(latency_ms=1190))  # clock skew tolerance
+
+
+def test_total_tokens_and_ttft_bounds() -> None:
+    assert any("total_tokens" in m for m in errors_of(inference(total_tokens=5)).values())
+    assert errors_of(inference(ttft_ms=99_999))
+
+
+def test_metadata_bounded_in_size_and_depth() -> None:
+    deep: dict[str, object] = {}
+    node = deep
+    for _ in range(10):
+        node["k"] = {}
+        node = node["k"]  # type: ignore[assignment]
+    assert "metadata" in errors_of(inference(metadata=deep))
+    assert "metadata" in errors_of(inference(metadata={"blob": "x" * 20_000}))
+    assert parse_event(inference(metadata={"tenant": "a", "tags": ["x", "y"]}))
+
+
+def test_nan_unknown_fields_and_far_timestamps_are_rejected() -> None:
+    assert errors_of(inference(latency_ms=float("nan")))
+    assert "surprise" in errors_of(inference(surprise=1))
+    assert "started_at" in errors_of(inference(started_at="1970-01-01T00:00:00Z"))
+    assert errors_of({"log_type": "nope", "request_id": str(_ids.uuid7())})
+
+
+def test_json_text_input() -> None:
+    assert isinstance(parse_event(json.dumps(inference())), InferenceEvent)
+
+
+def test_exported_schema_is_current() -> None:
+    """Fails when events.py changed without `ollive schema` being run."""
+    assert SCHEMA_PATH.read_text("utf-8") == render_schema(), "run `ollive schema` and commit"
+    schema = json.loads(render_schema())
+    assert {"inference", "tool_execution", "application", "score"} <= set(
+        schema["discriminator"]["mapping"]
+    )
+
+
+def test_exported_schema_validates_real_events() -> None:
+    import jsonschema
+
+    schema = json.loads(render_schema())
+    jsonschema.validate(inference(), schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(inference(prompt_tokens=-5), schema)
+
+
+def test_uuid7_is_time_ordered_and_versioned() -> None:
+    ids = [_ids.uuid7() for _ in range(1000)]
+    assert all(i.version == 7 for i in ids)
+    assert ids == sorted(ids)
+    assert len(_ids.new_trace_id()) == 32 and len(_ids.new_span_id()) == 16
