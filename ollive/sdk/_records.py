@@ -5,10 +5,8 @@ Built on the caller's thread from plain values; turned into event dicts on the e
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
-from ollive._ids import uuid7_from_ms
 from ollive.sdk import _render
 
 __all__ = ["ApplicationRecord", "ScoreRecord"]
@@ -17,7 +15,7 @@ _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def _rid(epoch_s: float) -> str:
-    return str(uuid7_from_ms(int(epoch_s * 1000), random.getrandbits(74)))
+    return _render.uuid7_str(int(epoch_s * 1000))
 
 
 def level_name(levelno: int) -> str:

@@ -174,7 +174,7 @@ class HttpExporter:
         return random.uniform(cap / 2, cap)  # exponential backoff, "equal jitter"
 
     def _sleep(self, delay: float) -> bool:
-        """Sleep ``delay`` seconds; True when interrupted by :meth:`set_deadline`."""
+        """Sleep ``delay`` seconds; True when woken by :meth:`set_deadline` past the deadline."""
         interrupted = self._interrupt.wait(delay)
         if interrupted:
             self._interrupt.clear()

@@ -30,6 +30,9 @@ __all__ = ["BatchProcessor", "Exporter", "Redactor"]
 log = logging.getLogger("ollive.sdk")
 Redactor = Callable[[dict[str, Any]], dict[str, Any] | None]
 _live: weakref.WeakSet[BatchProcessor] = weakref.WeakSet()
+_encode_json = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=str
+).encode
 _worker_thread = threading.local()  # .active is True on export threads (logging guard)
 
 
@@ -224,9 +227,7 @@ class BatchProcessor:
                 event = self._redact(event)
                 if event is None:
                     return None
-            return json.dumps(
-                event, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=str
-            ).encode()
+            return _encode_json(event).encode()
         except Exception as exc:
             with self._lock:
                 self._failed += 1

@@ -11,13 +11,11 @@ exporter, and never changes afterwards.
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ollive._ids import uuid7_from_ms
 from ollive.sdk import _render
 from ollive.sdk._context import (
     current_scope,
@@ -36,7 +34,6 @@ __all__ = ["InferenceSpan", "NoopSpan", "ToolSpan"]
 _rid_lock = threading.Lock()
 _perf = time.perf_counter
 _now = time.time
-_getrandbits = random.getrandbits
 
 
 class _Span:
@@ -61,6 +58,7 @@ class _Span:
     _token: Any = None
     _scope: Any = None
     _ended: bool = False
+    _log_type: str = ""
 
     def __init__(self, runtime: Runtime) -> None:
         self._rt = runtime
@@ -73,8 +71,7 @@ class _Span:
             with _rid_lock:
                 rid = self._rid
                 if rid is None:
-                    ms = int((self.started_at or _now()) * 1000)
-                    rid = self._rid = str(uuid7_from_ms(ms, _getrandbits(74)))
+                    rid = self._rid = _render.uuid7_str(int((self.started_at or _now()) * 1000))
         return rid
 
     def set_metadata(self, **values: Any) -> None:
@@ -183,22 +180,29 @@ class _Span:
     def _common(self, service: str) -> dict[str, Any]:
         started = self.started_at
         finished = started + self.latency_s
+        # Sparse: fields at the contract's default (None, 0, {}) are left out to save bytes.
         event: dict[str, Any] = {
             "schema_version": "1.0",
+            "log_type": self._log_type,
             "request_id": self.request_id,
             "trace_id": self.trace_id or None,
             "span_id": self.span_id or None,
-            "parent_span_id": self.parent_span_id,
-            "conversation_id": _opt_name(self.conversation_id),
-            "session_id": _opt_name(self.session_id),
-            "user_id": _opt_name(self.user_id),
             "service": service,
             "started_at": _render.iso(started),
             "finished_at": _render.iso(finished),
             "latency_ms": round(self.latency_s * 1000, 3),
             "status": self.status,
-            "metadata": _render.metadata(self.metadata),
         }
+        if self.parent_span_id is not None:
+            event["parent_span_id"] = self.parent_span_id
+        if self.conversation_id is not None:
+            event["conversation_id"] = _opt_name(self.conversation_id)
+        if self.session_id is not None:
+            event["session_id"] = _opt_name(self.session_id)
+        if self.user_id is not None:
+            event["user_id"] = _opt_name(self.user_id)
+        if self.metadata:
+            event["metadata"] = _render.metadata(self.metadata)
         if self.error_code is not None:
             event["error_code"] = _render.name(self.error_code)
             event["error_message"] = _render.message(self.error_message)
@@ -212,6 +216,7 @@ def _opt_name(value: Any) -> str | None:
 class InferenceSpan(_Span):
     """One model call. Use the ``set_*`` methods while it runs; everything is optional."""
 
+    _log_type = "inference"
     provider: str = "unknown"
     model: str = "unknown"
     stream: bool = False
@@ -318,22 +323,26 @@ class InferenceSpan(_Span):
         completion = max(int(self.completion_tokens), 0)
         total = self.total_tokens
         total = prompt + completion if total is None else max(int(total), prompt + completion)
-        event.update(
-            log_type="inference",
-            provider=_render.name(self.provider),
-            model=_render.name(self.model),
-            stream=bool(self.stream),
-            ttft_ms=None if self.ttft_s is None else min(round(self.ttft_s * 1000, 3), latency_ms),
-            prompt_tokens=prompt,
-            completion_tokens=completion,
-            total_tokens=total,
-            cached_prompt_tokens=min(max(int(self.cached_prompt_tokens), 0), prompt),
-            finish_reason=None if self.finish_reason is None else _render.name(self.finish_reason),
-            tool_calls_count=self.tool_calls_count,
-            tool_calls_summary=_tool_calls_summary(self._tool_calls),
-            input_preview=_render.preview(self._input),
-            output_preview=_render.preview(output),
-        )
+        event["provider"] = _render.name(self.provider)
+        event["model"] = _render.name(self.model)
+        event["prompt_tokens"] = prompt
+        event["completion_tokens"] = completion
+        event["total_tokens"] = total
+        if self.stream:
+            event["stream"] = True
+        if self.ttft_s is not None:
+            event["ttft_ms"] = min(round(self.ttft_s * 1000, 3), latency_ms)
+        if self.cached_prompt_tokens:
+            event["cached_prompt_tokens"] = min(max(int(self.cached_prompt_tokens), 0), prompt)
+        if self.finish_reason is not None:
+            event["finish_reason"] = _render.name(self.finish_reason)
+        if self.tool_calls_count:
+            event["tool_calls_count"] = self.tool_calls_count
+            event["tool_calls_summary"] = _tool_calls_summary(self._tool_calls)
+        if self._input is not None:
+            event["input_preview"] = _render.preview(self._input)
+        if output is not None:
+            event["output_preview"] = _render.preview(output)
         if self.cost_usd is not None:
             event["cost_usd"] = max(float(self.cost_usd), 0.0)
         return event
@@ -366,6 +375,7 @@ def _tool_calls_summary(calls: Any) -> str | None:
 class ToolSpan(_Span):
     """One tool call, linked to the inference that asked for it (see ``parent_request_id``)."""
 
+    _log_type = "tool_execution"
     tool_name: str = "tool"
     _args: tuple[Any, ...] = ()
     _kwargs: dict[str, Any] | None = None
@@ -415,13 +425,15 @@ class ToolSpan(_Span):
     def to_event(self, service: str) -> dict[str, Any]:
         """The contract's ``tool_execution`` event as a plain dict (export thread)."""
         event = self._common(service)
-        event.update(
-            log_type="tool_execution",
-            parent_request_id=self.parent_request_id,
-            tool_name=_render.name(self.tool_name, "tool"),
-            args_preview=_render.args_preview(self._args, self._kwargs or {}),
-            result_preview=_render.preview(self._result),
-        )
+        event["tool_name"] = _render.name(self.tool_name, "tool")
+        parent = self.parent_request_id
+        if parent is not None:
+            event["parent_request_id"] = parent
+        args = _render.args_preview(self._args, self._kwargs or {})
+        if args is not None:
+            event["args_preview"] = args
+        if self._result is not None:
+            event["result_preview"] = _render.preview(self._result)
         return event
 
 

@@ -17,8 +17,19 @@ from ollive.errors import ContractError
 from ollive.events import parse_event
 
 
+class QuietHTTPServer(ThreadingHTTPServer):
+    """A threading HTTP server that does not print client disconnects to stderr."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass
+
+
 class IngestServer:
     """Speaks ingest's ``POST /v1/logs``: validates with the contract, dedupes by request_id.
+
+    ``events`` holds each event as ingest sees it (validated, defaults filled in).
 
     Knobs: ``answers`` (statuses to give before normal service; ``"accept-500"`` stores the
     batch then answers 500, like a lost response), ``retry_after``, ``block`` (an Event the
@@ -58,7 +69,7 @@ class IngestServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = QuietHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self.endpoint = f"http://127.0.0.1:{self.port}/v1"
@@ -88,7 +99,7 @@ class IngestServer:
         with self.lock:
             for index, event in enumerate(events):
                 try:
-                    parse_event(event)
+                    event = parse_event(event).model_dump(mode="json")  # as ingest sees it
                 except ContractError as exc:
                     self.invalid.append((event, exc.errors))
                     rejected.append({"index": index, "errors": exc.errors})

@@ -7,7 +7,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import openai
@@ -16,7 +16,7 @@ import pytest
 import ollive
 from ollive.events import parse_event
 from ollive.integrations.openai import instrument
-from tests.sdk.conftest import IngestServer
+from tests.sdk.conftest import IngestServer, QuietHTTPServer
 
 
 class FakeOpenAI:
@@ -39,7 +39,7 @@ class FakeOpenAI:
                 server.requests += 1
                 server.answer(self, body)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = QuietHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
         threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()

@@ -1,0 +1,263 @@
+"""``ollive bench sdk``: the SDK's cost on the caller's thread and its transport throughput,
+next to Langfuse's ``@observe`` measured in the same run against the same local sink.
+
+The sink is a small HTTP server in a subprocess (so it does not share our GIL): it answers
+``202`` to ``POST /v1/logs`` (counting the events it receives) and ``200`` to anything
+else (Langfuse's OTLP export).
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["run_sdk_bench"]
+
+_SINK = r"""
+import gzip, json, sys, threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+counts = {"events": 0, "requests": 0}
+lock = threading.Lock()
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def _answer(self, code, payload):
+        data = json.dumps(payload).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+    def do_GET(self):
+        with lock:
+            self._answer(200, dict(counts))
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.path.endswith("/logs"):
+            raw = gzip.decompress(body) if self.headers.get("Content-Encoding") == "gzip" else body
+            n = raw.count(b'"log_type"')
+            with lock:
+                counts["events"] += n
+                counts["requests"] += 1
+            self._answer(202, {"accepted": n, "duplicates": 0, "rejected": []})
+        else:
+            self._answer(200, {})
+server = ThreadingHTTPServer(("127.0.0.1", 0), H)
+server.daemon_threads = True
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"""
+
+PREVIEW = "x" * 500
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", _SINK], stdout=subprocess.PIPE, text=True
+        )
+        assert self.proc.stdout is not None
+        self.url = f"http://127.0.0.1:{int(self.proc.stdout.readline())}"
+
+    def counts(self) -> dict[str, int]:
+        with urllib.request.urlopen(self.url + "/count", timeout=10) as response:
+            return dict(json.loads(response.read()))
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+def _per_call(fn: Callable[[], Any], calls: int) -> dict[str, float]:
+    """Median and p99 in microseconds of ``fn`` timed one call at a time."""
+    for _ in range(min(calls // 10, 2_000)):  # warm up
+        fn()
+    clock = time.perf_counter_ns
+    samples = [0] * calls
+    for i in range(calls):
+        start = clock()
+        fn()
+        samples[i] = clock() - start
+    samples.sort()
+    return {
+        "median_us": round(statistics.median(samples) / 1000, 3),
+        "p99_us": round(samples[int(calls * 0.99) - 1] / 1000, 3),
+    }
+
+
+def _ollive_calls(calls: int) -> dict[str, Any]:
+    import ollive
+
+    def inference() -> None:
+        with ollive.inference("openai", "gpt-4o-mini", input=PREVIEW) as span:
+            span.set_usage(812, 145)
+            span.set_output(PREVIEW)
+            span.set_finish_reason("stop")
+
+    @ollive.tool
+    def lookup_order(order_id: str) -> dict[str, str]:
+        return {"order_id": order_id, "status": "shipped"}
+
+    def bare(order_id: str) -> dict[str, str]:
+        return {"order_id": order_id, "status": "shipped"}
+
+    return {
+        "inference": _per_call(inference, calls),
+        "tool": _per_call(lambda: lookup_order("A-1"), calls),
+        "bare": _per_call(lambda: bare("A-1"), calls),
+        "inference_fn": inference,
+    }
+
+
+def _langfuse_calls(sink_url: str, calls: int) -> dict[str, Any]:
+    os.environ.update(
+        LANGFUSE_PUBLIC_KEY="pk-lf-bench",
+        LANGFUSE_SECRET_KEY="sk-lf-bench",
+        LANGFUSE_BASE_URL=sink_url,
+        LANGFUSE_HOST=sink_url,
+    )
+    import langfuse
+    from langfuse import get_client, observe
+
+    client = get_client()
+
+    @observe(as_type="generation", name="inference")
+    def inference(prompt: str) -> str:
+        client.update_current_generation(
+            model="gpt-4o-mini", usage_details={"input": 812, "output": 145}, output=PREVIEW
+        )
+        return PREVIEW
+
+    @observe(as_type="tool")
+    def lookup_order(order_id: str) -> dict[str, str]:
+        return {"order_id": order_id, "status": "shipped"}
+
+    figures = {
+        "inference": _per_call(lambda: inference(PREVIEW), calls),
+        "tool": _per_call(lambda: lookup_order("A-1"), calls),
+        "version": langfuse.__version__,
+    }
+    client.flush()
+    client.shutdown()
+    return figures
+
+
+def _delivery(sink: _Sink, events: int) -> dict[str, Any]:
+    """Events/s one thread enqueues, and events/s the transport delivers to the sink."""
+    import ollive
+
+    ollive.init(
+        endpoint=sink.url + "/v1", api_key="bench", service="bench", max_queue_size=events + 10
+    )
+    before = sink.counts()["events"]
+
+    def one() -> None:
+        with ollive.inference("openai", "gpt-4o-mini", input=PREVIEW) as span:
+            span.set_usage(812, 145)
+            span.set_output(PREVIEW)
+
+    start = time.perf_counter()
+    for _ in range(events):
+        one()
+    enqueued_s = time.perf_counter() - start
+    ollive.flush(120)
+    delivered_s = time.perf_counter() - start
+    stats = ollive.stats()
+    received = sink.counts()["events"] - before
+    ollive.shutdown(10)
+    return {
+        "enqueue_events_per_s": round(events / enqueued_s),
+        "delivered_events_per_s": round(events / delivered_s),
+        "delivered_all": received == events and stats["dropped"] == 0 and stats["failed"] == 0,
+        "received": received,
+        "stats": stats,
+    }
+
+
+def run_sdk_bench(
+    calls: int = 20_000, events: int = 100_000, with_langfuse: bool = True
+) -> dict[str, Any]:
+    """Measure everything and return the figures (flat, JSON-able)."""
+    import ollive
+
+    sink = _Sink()
+    try:
+        ollive.init(
+            endpoint=sink.url + "/v1",
+            api_key="bench",
+            service="bench",
+            max_queue_size=10 * calls + 10,
+        )
+        gc.collect()
+        ours = _ollive_calls(calls)
+        ollive.flush(60)
+        per_call_stats = ollive.stats()
+        ollive.shutdown(10)
+        per_call_received = sink.counts()["events"]
+        delivery = _delivery(sink, events)
+        theirs = _langfuse_calls(sink.url, calls) if with_langfuse else None
+    finally:
+        sink.close()
+    figures: dict[str, Any] = {"bench": "sdk", "calls": calls, "events": events}
+    for kind in ("inference", "tool", "bare"):
+        figures[f"ollive_{kind}_median_us"] = ours[kind]["median_us"]
+        figures[f"ollive_{kind}_p99_us"] = ours[kind]["p99_us"]
+    figures["ollive_per_call_events_delivered"] = (
+        per_call_received == per_call_stats["enqueued"] and per_call_stats["dropped"] == 0
+    )
+    figures["ollive_enqueue_events_per_s"] = delivery["enqueue_events_per_s"]
+    figures["ollive_delivered_events_per_s"] = delivery["delivered_events_per_s"]
+    figures["ollive_delivered_all"] = delivery["delivered_all"]
+    if theirs is not None:
+        figures["langfuse_version"] = theirs["version"]
+        for kind in ("inference", "tool"):
+            figures[f"langfuse_{kind}_median_us"] = theirs[kind]["median_us"]
+            figures[f"langfuse_{kind}_p99_us"] = theirs[kind]["p99_us"]
+        figures["inference_median_ratio_x"] = round(
+            theirs["inference"]["median_us"] / max(ours["inference"]["median_us"], 1e-3), 1
+        )
+        figures["inference_p99_ratio_x"] = round(
+            theirs["inference"]["p99_us"] / max(ours["inference"]["p99_us"], 1e-3), 1
+        )
+    figures["targets_met"] = bool(
+        figures["ollive_inference_median_us"] <= 10
+        and figures["ollive_inference_p99_us"] <= 100
+        and figures["ollive_delivered_events_per_s"] >= 50_000
+        and figures["ollive_delivered_all"]
+        and figures["ollive_per_call_events_delivered"]
+    )
+    return figures
+
+
+def render_table(figures: dict[str, Any]) -> str:
+    """The figures as a plain-text table (the CLI prints it with rich when available)."""
+    rows = [("", "median µs", "p99 µs")]
+    for who in ("ollive", "langfuse"):
+        for kind in ("inference", "tool", "bare"):
+            key = f"{who}_{kind}_median_us"
+            if key in figures:
+                rows.append(
+                    (f"{who} {kind}", str(figures[key]), str(figures[f"{who}_{kind}_p99_us"]))
+                )
+    width = max(len(r[0]) for r in rows)
+    lines = [f"{a:<{width}}  {b:>10}  {c:>10}" for a, b, c in rows]
+    lines.append(f"enqueue (one thread): {figures['ollive_enqueue_events_per_s']:,} events/s")
+    lines.append(
+        f"delivered to local sink: {figures['ollive_delivered_events_per_s']:,} events/s "
+        f"(all delivered: {figures['ollive_delivered_all']})"
+    )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    result = run_sdk_bench()
+    print(render_table(result))
+    print(json.dumps(result, sort_keys=True))
