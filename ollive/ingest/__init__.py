@@ -2,4 +2,54 @@
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from ollive.ingest._valkey import EmbeddedValkey, start_embedded_valkey
+from ollive.ingest.dedupe import DedupeOutcome, Deduper, dedupe_key
+from ollive.ingest.keys import KeyRing
+from ollive.ingest.metrics import IngestMetrics, render_writer_stats
+from ollive.ingest.pipeline import (
+    REDACTED_FIELDS,
+    IngestPipeline,
+    PreparedBatch,
+    TextRedactor,
+    shard_of,
+)
+from ollive.ingest.spool import ReplayReport, Spool, SpoolEntry, replay_spool
+from ollive.ingest.to_arrow import events_to_arrow
+from ollive.ingest.validate import (
+    BatchTooLargeError,
+    ParsedBody,
+    Rejection,
+    decode_body,
+    parse_body,
+)
+from ollive.ingest.writer import FlushPolicy, GroupCommitWriter, RetryPolicy, WriteReceipt
+
+__all__: list[str] = [
+    "REDACTED_FIELDS",
+    "BatchTooLargeError",
+    "DedupeOutcome",
+    "Deduper",
+    "EmbeddedValkey",
+    "FlushPolicy",
+    "GroupCommitWriter",
+    "IngestMetrics",
+    "IngestPipeline",
+    "KeyRing",
+    "ParsedBody",
+    "PreparedBatch",
+    "Rejection",
+    "ReplayReport",
+    "RetryPolicy",
+    "Spool",
+    "SpoolEntry",
+    "TextRedactor",
+    "WriteReceipt",
+    "decode_body",
+    "dedupe_key",
+    "events_to_arrow",
+    "parse_body",
+    "render_writer_stats",
+    "replay_spool",
+    "shard_of",
+    "start_embedded_valkey",
+]

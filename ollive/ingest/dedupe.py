@@ -1,0 +1,188 @@
+"""Dedupe in Valkey/Redis: a duplicate of a committed event is answered, not stored again.
+
+Per event, one key ``ollive:dd:{project}:{request_id}`` moves through three states:
+
+``(absent)`` ──claim──▶ ``p:<owner>`` (pending, TTL ``pending_ttl_s``) ──commit──▶ ``c`` (TTL ``window_s``)
+                              │ release (the attempt failed, compare-and-delete) ▼ (absent)
+
+* **claim** (one pipelined round trip per batch): ``SET key p:<owner> NX PX ttl GET`` for every
+  event. Absent -> claimed by this request (store it); ``c`` -> duplicate (answer, do not
+  store); ``p:<other>`` -> another request holds it right now.
+* A held event is re-checked for up to ``wait_s`` (the other request usually commits within
+  a flush). If it is still held, the caller releases its own claims and answers 429: the
+  client retries, and then the event is either a duplicate (the other commit won) or claimed
+  (the other attempt failed and released it, or its replica died and the claim expired).
+  No event is lost and none is reported as a phantom duplicate.
+* **commit**: the writers mark events ``c`` once they are durable (inserted or spooled), so
+  a replica that dies after the commit still leaves the right answer for the retry.
+* **release**: on failure the claim is deleted only if it is still ours (a Lua script).
+
+When Valkey is unreachable, :meth:`Deduper.claim` keeps every event (duplicates inside one
+body are still dropped), reports ``degraded`` and retries the server after
+``retry_after_s``; the ReplacingMergeTree raw tables collapse any duplicate that slips
+through (``FINAL``), and ``Warehouse.rebuild_aggregates`` repairs the 5-minute aggregates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["DedupeOutcome", "Deduper", "dedupe_key"]
+
+log = logging.getLogger(__name__)
+
+COMMITTED = b"c"
+_RELEASE = """
+local n = 0
+for i, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[1] then n = n + redis.call('DEL', key) end
+end
+return n
+"""
+
+
+def dedupe_key(project: str, request_id: str) -> str:
+    """The Valkey key of one event."""
+    return f"ollive:dd:{project}:{request_id}"
+
+
+@dataclass(slots=True)
+class DedupeOutcome:
+    """What a claim decided, position by position."""
+
+    keep: list[bool] = field(default_factory=list)  # claimed: store it
+    duplicates: int = 0  # committed before, or repeated inside the body
+    held: int = 0  # still claimed by another request after the wait (answer 429)
+    degraded: bool = False  # Valkey unreachable: kept without checking
+
+    @property
+    def claimed(self) -> int:
+        return sum(self.keep)
+
+
+class Deduper:
+    """Claims, commits and releases events in Valkey/Redis (``redis.asyncio`` client)."""
+
+    def __init__(
+        self,
+        client: Any,
+        window_s: int = 600,
+        pending_ttl_s: int = 30,
+        wait_s: float = 1.0,
+        retry_after_s: float = 2.0,
+    ) -> None:
+        self._client = client
+        self.window_s = window_s
+        self.pending_ttl_s = pending_ttl_s
+        self.wait_s = wait_s
+        self.retry_after_s = retry_after_s
+        self._down_until = 0.0
+        self._release = client.register_script(_RELEASE) if client is not None else None
+
+    @property
+    def degraded(self) -> bool:
+        """True while Valkey is considered unreachable."""
+        return self._client is None or time.monotonic() < self._down_until
+
+    def _mark_down(self, exc: BaseException) -> None:
+        if not self.degraded:
+            log.warning("dedupe degraded: Valkey unreachable (%s); accepting without dedupe", exc)
+        self._down_until = time.monotonic() + self.retry_after_s
+
+    async def ping(self) -> bool:
+        """True when Valkey answers (also clears the degraded state)."""
+        if self._client is None:
+            return False
+        try:
+            await self._client.ping()
+        except Exception as exc:
+            self._mark_down(exc)
+            return False
+        if self._down_until:
+            log.warning("dedupe recovered: Valkey answers again")
+        self._down_until = 0.0
+        return True
+
+    async def claim(self, project: str, request_ids: Sequence[str], owner: str) -> DedupeOutcome:
+        """Claim every event for ``owner`` (see the module docstring)."""
+        outcome = DedupeOutcome(keep=[False] * len(request_ids))
+        first: dict[str, int] = {}
+        for pos, rid in enumerate(request_ids):
+            if rid in first:
+                outcome.duplicates += 1
+            else:
+                first[rid] = pos
+        if self.degraded:
+            return self._keep_all(outcome, first)
+        pending = dict(first)
+        deadline = time.monotonic() + self.wait_s
+        try:
+            while pending:
+                held = await self._try_claim(project, pending, owner, outcome)
+                if not held or time.monotonic() >= deadline:
+                    outcome.held = len(held)
+                    break
+                pending = held
+                await asyncio.sleep(0.05)
+        except Exception as exc:  # ConnectionError, TimeoutError, BusyLoadingError ...
+            self._mark_down(exc)
+            return self._keep_all(
+                DedupeOutcome(keep=[False] * len(request_ids), duplicates=outcome.duplicates), first
+            )
+        return outcome
+
+    def _keep_all(self, outcome: DedupeOutcome, first: dict[str, int]) -> DedupeOutcome:
+        for pos in first.values():
+            outcome.keep[pos] = True
+        outcome.degraded = True
+        return outcome
+
+    async def _try_claim(
+        self, project: str, pending: dict[str, int], owner: str, outcome: DedupeOutcome
+    ) -> dict[str, int]:
+        """One pipelined round trip; returns the events another request still holds."""
+        mine = f"p:{owner}".encode()
+        ttl_ms = int(self.pending_ttl_s * 1000)
+        async with self._client.pipeline(transaction=False) as pipe:
+            for rid in pending:
+                pipe.set(dedupe_key(project, rid), mine, nx=True, px=ttl_ms, get=True)
+            previous = await pipe.execute()
+        held: dict[str, int] = {}
+        for (rid, pos), before in zip(pending.items(), previous, strict=True):
+            if before is None or before == mine:
+                outcome.keep[pos] = True
+            elif before == COMMITTED:
+                outcome.duplicates += 1
+            else:
+                held[rid] = pos
+        return held
+
+    async def release(self, project: str, request_ids: Sequence[str], owner: str) -> None:
+        """Delete this owner's claims (after a failed attempt); never raises."""
+        if self._release is None or not request_ids or self.degraded:
+            return
+        try:
+            keys = [dedupe_key(project, rid) for rid in request_ids]
+            await self._release(keys=keys, args=[f"p:{owner}"])
+        except Exception as exc:
+            self._mark_down(exc)
+
+    async def commit(self, pairs: Sequence[tuple[str, str]]) -> bool:
+        """Mark ``(project, request_id)`` pairs committed for ``window_s``; False if Valkey is down."""
+        if self._client is None or not pairs or self.degraded:
+            return False
+        window_ms = int(self.window_s * 1000)
+        try:
+            async with self._client.pipeline(transaction=False) as pipe:
+                for project, rid in pairs:
+                    pipe.set(dedupe_key(project, rid), COMMITTED, px=window_ms)
+                await pipe.execute()
+        except Exception as exc:
+            self._mark_down(exc)
+            return False
+        return True

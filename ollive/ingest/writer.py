@@ -1,0 +1,304 @@
+"""Group commit: many requests' rows -> one idempotent insert per table, durable before the ack.
+
+:class:`GroupCommitWriter` is the pure core of an ``EventWriter`` actor (asyncio, Ray-free).
+``await writer.write({table: arrow})`` returns once those rows are committed to the
+warehouse or durably spooled. Rows accumulate per table and flush when a buffer reaches
+``FlushPolicy.rows`` or ``.bytes``, or when its oldest row is ``.age_s`` old. Each flush:
+
+1. gets a fresh idempotency token and is written to the spool (write-ahead, Arrow IPC);
+2. is inserted with that token, retried with exponential backoff (``RetryPolicy``);
+3. on success becomes a ``done`` spool file (kept ``keep_done_s``); after the last retry it
+   stays in the dead-letter queue, which a background loop replays every
+   ``replay_interval_s`` until the warehouse takes it (same token: stored once);
+4. calls ``on_durable(table, rows)`` (the wiring marks the events committed in Valkey).
+
+On start, the request_ids of recent spool files are remembered: a request retried after the
+writer died is filtered against them, so a flush that reached the warehouse (or the spool)
+before the crash is not stored a second time. In-flight rows are bounded: past
+``max_inflight_rows`` :meth:`write` raises :class:`BackpressureError` at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ollive.errors import BackpressureError
+from ollive.ingest.spool import Spool, SpoolEntry, replay_spool
+
+__all__ = ["FlushPolicy", "GroupCommitWriter", "RetryPolicy", "WriteReceipt"]
+
+log = logging.getLogger(__name__)
+
+InsertFn = Callable[[str, pa.Table, str], Coroutine[Any, Any, Any]]
+DurableFn = Callable[[str, pa.Table], Coroutine[Any, Any, Any]]
+_LATENCY_BUCKETS_S = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+@dataclass(frozen=True, slots=True)
+class FlushPolicy:
+    """Flush a table's buffer at ``rows`` rows, ``bytes`` Arrow bytes, or ``age_s`` seconds."""
+
+    rows: int = 20_000
+    bytes: int = 32_000_000
+    age_s: float = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """``attempts`` inserts per flush, sleeping ``base_delay_s * 2**n`` (capped) in between."""
+
+    attempts: int = 4
+    base_delay_s: float = 0.1
+    max_delay_s: float = 2.0
+
+    def delay_s(self, attempt: int) -> float:
+        return float(min(self.max_delay_s, self.base_delay_s * 2**attempt))
+
+
+@dataclass(slots=True)
+class WriteReceipt:
+    """How the rows of one :meth:`GroupCommitWriter.write` became durable."""
+
+    committed: int = 0
+    spooled: int = 0
+    recovered: int = 0  # already stored (or spooled) before this writer restarted
+
+
+@dataclass(slots=True)
+class _Buffer:
+    tables: list[pa.Table] = field(default_factory=list)
+    rows: int = 0
+    bytes: int = 0
+    waiters: list[asyncio.Future[str]] = field(default_factory=list)
+    timer: asyncio.TimerHandle | None = None
+
+
+class GroupCommitWriter:
+    """Accumulates Arrow rows per table and commits them in groups (see the module docstring)."""
+
+    def __init__(
+        self,
+        insert: InsertFn,
+        spool: Spool,
+        flush: FlushPolicy | None = None,
+        retry: RetryPolicy | None = None,
+        max_inflight_rows: int = 200_000,
+        on_durable: DurableFn | None = None,
+        keep_done_s: float = 300.0,
+        replay_interval_s: float = 1.0,
+    ) -> None:
+        self._insert = insert
+        self.spool = spool
+        self.flush_policy = flush or FlushPolicy()
+        self.retry = retry or RetryPolicy()
+        self.max_inflight_rows = max_inflight_rows
+        self._on_durable = on_durable
+        self.keep_done_s = keep_done_s
+        self.replay_interval_s = replay_interval_s
+        self._buffers: dict[str, _Buffer] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._active: set[str] = set()  # tokens of flushes this writer is still handling
+        self._recovered: set[str] = set()
+        self._replayer: asyncio.Task[Any] | None = None
+        self.inflight_rows = 0
+        self.stats: dict[str, float] = dict.fromkeys(
+            (
+                "flushes",
+                "rows_committed",
+                "rows_spooled",
+                "rows_replayed",
+                "rows_recovered",
+                "insert_failures",
+            ),
+            0,
+        )
+        self.commit_latency: list[int] = [0] * (len(_LATENCY_BUCKETS_S) + 1)
+        self.commit_latency_sum_s = 0.0
+
+    async def start(self) -> None:
+        """Remember recent spooled request_ids and start the replay loop."""
+        self._recovered = await asyncio.to_thread(self.spool.request_ids, self.keep_done_s)
+        if self._recovered:
+            log.warning("writer restarted with %d spooled request_ids", len(self._recovered))
+        self._replayer = asyncio.create_task(self._replay_loop())
+
+    async def write(self, tables: Mapping[str, pa.Table]) -> WriteReceipt:
+        """Buffer the rows; return once they are committed or spooled."""
+        receipt = WriteReceipt()
+        tables = {name: self._drop_recovered(name, t, receipt) for name, t in tables.items()}
+        rows = sum(t.num_rows for t in tables.values())
+        if rows and self.inflight_rows + rows > self.max_inflight_rows and self.inflight_rows:
+            raise BackpressureError(
+                f"writer holds {self.inflight_rows} rows in flight (limit {self.max_inflight_rows})",
+                retry_after_s=max(1.0, self.flush_policy.age_s * 4),
+            )
+        self.inflight_rows += rows
+        try:
+            waits = [self._add(name, t) for name, t in tables.items() if t.num_rows]
+            for name, outcome in zip(
+                [n for n, t in tables.items() if t.num_rows],
+                await asyncio.gather(*waits),
+                strict=True,
+            ):
+                n = tables[name].num_rows
+                if outcome == "committed":
+                    receipt.committed += n
+                else:
+                    receipt.spooled += n
+        finally:
+            self.inflight_rows -= rows
+        return receipt
+
+    def _drop_recovered(self, name: str, table: pa.Table, receipt: WriteReceipt) -> pa.Table:
+        if not self._recovered or table.num_rows == 0:
+            return table
+        seen = pc.is_in(
+            table.column("request_id"), value_set=pa.array(list(self._recovered), pa.string())
+        )
+        dropped = pc.sum(seen).as_py() or 0
+        if not dropped:
+            return table
+        receipt.recovered += dropped
+        self.stats["rows_recovered"] += dropped
+        return table.filter(pc.invert(seen))
+
+    def _add(self, name: str, table: pa.Table) -> asyncio.Future[str]:
+        loop = asyncio.get_running_loop()
+        buf = self._buffers.setdefault(name, _Buffer())
+        buf.tables.append(table)
+        buf.rows += table.num_rows
+        buf.bytes += table.nbytes
+        waiter: asyncio.Future[str] = loop.create_future()
+        buf.waiters.append(waiter)
+        policy = self.flush_policy
+        if buf.rows >= policy.rows or buf.bytes >= policy.bytes:
+            self._flush(name)
+        elif buf.timer is None:
+            buf.timer = loop.call_later(policy.age_s, self._flush, name)
+        return waiter
+
+    def _flush(self, name: str) -> None:
+        buf = self._buffers.pop(name, None)
+        if buf is None or not buf.tables:
+            return
+        if buf.timer is not None:
+            buf.timer.cancel()
+        task = asyncio.create_task(self._commit(name, buf))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _commit(self, name: str, buf: _Buffer) -> None:
+        started = time.monotonic()
+        token = uuid.uuid4().hex
+        self._active.add(token)
+        try:
+            data = pa.concat_tables(buf.tables).combine_chunks()
+            entry = await asyncio.to_thread(self.spool.write, name, data, token)
+            outcome = "committed" if await self._insert_with_retries(entry, data) else "spooled"
+            await self._durable(name, data)
+        except BaseException as exc:
+            for waiter in buf.waiters:
+                if not waiter.done():
+                    waiter.set_exception(
+                        exc if isinstance(exc, Exception) else RuntimeError("cancelled")
+                    )
+            raise
+        finally:
+            self._active.discard(token)
+        self.stats["flushes"] += 1
+        self.stats["rows_committed" if outcome == "committed" else "rows_spooled"] += data.num_rows
+        self._observe(time.monotonic() - started)
+        for waiter in buf.waiters:
+            if not waiter.done():
+                waiter.set_result(outcome)
+
+    async def _insert_with_retries(self, entry: SpoolEntry, data: pa.Table) -> bool:
+        for attempt in range(self.retry.attempts):
+            try:
+                await self._insert(entry.table, data, entry.token)
+            except Exception as exc:
+                self.stats["insert_failures"] += 1
+                log.warning("insert into %s failed (attempt %d): %s", entry.table, attempt + 1, exc)
+                if attempt + 1 < self.retry.attempts:
+                    await asyncio.sleep(self.retry.delay_s(attempt))
+                continue
+            await asyncio.to_thread(self.spool.mark_done, entry)
+            return True
+        log.error(
+            "spooled %d rows of %s to %s after %d attempts",
+            data.num_rows,
+            entry.table,
+            entry.path,
+            self.retry.attempts,
+        )
+        return False
+
+    async def _durable(self, name: str, data: pa.Table) -> None:
+        if self._on_durable is None:
+            return
+        try:
+            await self._on_durable(name, data)
+        except Exception as exc:  # marking is an optimisation; the rows are durable
+            log.warning("on_durable failed: %s", exc)
+
+    def _observe(self, seconds: float) -> None:
+        self.commit_latency_sum_s += seconds
+        for pos, bound in enumerate(_LATENCY_BUCKETS_S):
+            if seconds <= bound:
+                self.commit_latency[pos] += 1
+                return
+        self.commit_latency[-1] += 1
+
+    async def replay(self) -> int:
+        """Insert the dead-letter files not being handled right now; returns rows replayed."""
+        loop = asyncio.get_running_loop()
+
+        def insert(table: str, data: pa.Table, token: str) -> None:
+            asyncio.run_coroutine_threadsafe(self._insert(table, data, token), loop).result()
+            asyncio.run_coroutine_threadsafe(self._durable(table, data), loop).result()
+
+        report = await asyncio.to_thread(
+            replay_spool, self.spool, insert, lambda e: e.token in self._active
+        )
+        self.stats["rows_replayed"] += report.rows
+        return report.rows
+
+    async def _replay_loop(self) -> None:
+        while True:
+            try:
+                if self.spool.entries():
+                    await self.replay()
+                await asyncio.to_thread(self.spool.prune_done, self.keep_done_s)
+            except Exception as exc:  # keep looping: the next round retries
+                log.warning("replay failed: %s", exc)
+            await asyncio.sleep(self.replay_interval_s)
+
+    def spool_depth(self) -> tuple[int, int]:
+        """(files, bytes) in the dead-letter queue."""
+        return self.spool.depth()
+
+    def latency_buckets(self) -> list[tuple[float, int]]:
+        """Cumulative commit-latency histogram: (upper bound seconds, count)."""
+        out, total = [], 0
+        for bound, n in zip((*_LATENCY_BUCKETS_S, float("inf")), self.commit_latency, strict=True):
+            total += n
+            out.append((bound, total))
+        return out
+
+    async def close(self) -> None:
+        """Flush every buffer, wait for the commits, stop the replay loop."""
+        for name in list(self._buffers):
+            self._flush(name)
+        if self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        if self._replayer is not None:
+            self._replayer.cancel()

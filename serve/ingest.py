@@ -1,0 +1,298 @@
+"""IngestAPI: the ``/v1`` ingest contract on Ray Serve (FastAPI ingress).
+
+``POST /v1/logs`` validates, prices and redacts a body (:class:`~ollive.ingest.IngestPipeline`),
+claims its events in Valkey (:class:`~ollive.ingest.Deduper`), shards them by request_id
+to the EventWriter actors and answers ``202`` only once every accepted event is committed
+to the warehouse or durably spooled. ``GET /healthz``, ``GET /readyz`` (names the degraded
+dependency), ``GET /metrics`` (Prometheus text), OpenAPI at ``/docs``.
+"""
+
+
+import asyncio
+import logging
+import time
+import uuid
+from typing import Any
+
+import ray
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import BaseModel, Field
+from ray import serve
+
+from ollive.config import Settings
+from ollive.errors import AuthError, BackpressureError, ContractError
+from ollive.events import event_json_schema
+from ollive.ingest import (
+    BatchTooLargeError,
+    Deduper,
+    IngestMetrics,
+    IngestPipeline,
+    KeyRing,
+    PreparedBatch,
+)
+
+__all__ = ["IngestAPI", "IngestResponse", "api"]
+
+log = logging.getLogger(__name__)
+_WRITE_ATTEMPTS = 5
+
+
+class RejectedEvent(BaseModel):
+    index: int = Field(
+        description="Position of the event in the body's `events` (0 for a single event)."
+    )
+    errors: list[dict[str, str]] = Field(
+        description='`[{"loc": "events[3].latency_ms", "msg": "..."}]`'
+    )
+
+
+class IngestResponse(BaseModel):
+    """The 202 answer: every accepted event is durable (committed or spooled)."""
+
+    accepted: int
+    duplicates: int
+    rejected: list[RejectedEvent]
+
+
+api = FastAPI(
+    title="Ollive ingest",
+    version="1",
+    description="Wire contract v1: POST one event or {'events': [...]} with `Authorization: Bearer <key>`.",
+)
+_BODY_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "oneOf": [
+                        {"$ref": "#/components/schemas/OlliveEvent"},
+                        {
+                            "type": "object",
+                            "properties": {
+                                "events": {
+                                    "type": "array",
+                                    "items": {"$ref": "#/components/schemas/OlliveEvent"},
+                                }
+                            },
+                            "required": ["events"],
+                        },
+                    ]
+                }
+            }
+        },
+    }
+}
+
+
+def _openapi() -> dict[str, Any]:
+    from fastapi.openapi.utils import get_openapi
+
+    if api.openapi_schema is None:
+        schema = get_openapi(
+            title=api.title, version=api.version, description=api.description, routes=api.routes
+        )
+        event = event_json_schema()
+        defs = event.pop("$defs", {})
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(defs)
+        components["OlliveEvent"] = event
+        api.openapi_schema = _rewrite_refs(schema)
+    return api.openapi_schema
+
+
+def _rewrite_refs(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {
+            k: (v.replace("#/$defs/", "#/components/schemas/") if k == "$ref" else _rewrite_refs(v))
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [_rewrite_refs(v) for v in node]
+    return node
+
+
+api.openapi = _openapi  # type: ignore[method-assign]
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"detail": message}, status_code=status, headers=headers)
+
+
+def _build_redactor() -> Any:
+    from ollive.ingest.redact import Redactor
+
+    redactor = Redactor()
+    redactor.warm()
+    return redactor
+
+
+@serve.deployment(
+    ray_actor_options={"num_cpus": 0.5}, max_ongoing_requests=32, health_check_period_s=5
+)
+@serve.ingress(api)
+class IngestAPI:
+    """One replica: pipeline, dedupe and the writer handles (see the module docstring)."""
+
+    def __init__(
+        self, settings_json: str, writers: list[Any], redis_url: str | None, redaction: bool = True
+    ) -> None:
+        settings = Settings.model_validate_json(settings_json)
+        self._writers = writers
+        self._pipeline = IngestPipeline(
+            _build_redactor() if redaction else None,
+            max_body_bytes=settings.max_body_bytes,
+            max_events=settings.max_events_per_batch,
+            fail_closed=settings.redaction_fail_closed,
+        )
+        client = None
+        if redis_url:
+            import redis.asyncio as aioredis
+
+            client = aioredis.Redis.from_url(
+                redis_url, socket_connect_timeout=0.5, socket_timeout=2.0
+            )
+        self._deduper = Deduper(
+            client, settings.dedupe_window_s, settings.dedupe_pending_ttl_s, settings.dedupe_wait_s
+        )
+        self._keys = KeyRing()
+        self._metrics = IngestMetrics()
+
+    def reconfigure(self, config: dict[str, Any]) -> None:
+        """Runtime knobs from ``user_config``: max_body_bytes, max_events_per_batch,
+        dedupe_wait_s, redaction_fail_closed."""
+        if "max_body_bytes" in config:
+            self._pipeline.max_body_bytes = int(config["max_body_bytes"])
+        if "max_events_per_batch" in config:
+            self._pipeline.max_events = int(config["max_events_per_batch"])
+        if "dedupe_wait_s" in config:
+            self._deduper.wait_s = float(config["dedupe_wait_s"])
+        if "redaction_fail_closed" in config:
+            self._pipeline.fail_closed = bool(config["redaction_fail_closed"])
+
+    @api.post("/v1/logs", status_code=202, response_model=IngestResponse, openapi_extra=_BODY_DOC)
+    async def logs(self, request: Request) -> Any:
+        """Ingest one event or a batch; see the module docstring for the answers."""
+        started = time.perf_counter()
+        response = await self._logs(request)
+        self._metrics.responses.labels(status=str(response.status_code)).inc()
+        if response.status_code == 202:
+            self._metrics.ack_latency.observe(time.perf_counter() - started)
+        return response
+
+    async def _logs(self, request: Request) -> JSONResponse:
+        try:
+            project = self._keys.project_for(request.headers.get("authorization"))
+        except AuthError as exc:
+            return _error(401, str(exc), {"WWW-Authenticate": "Bearer"})
+        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if ctype != "application/json":
+            return _error(415, f"Content-Type must be application/json, not {ctype or 'missing'!r}")
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > self._pipeline.max_body_bytes:
+            return _error(
+                413, f"body is {length} bytes; the limit is {self._pipeline.max_body_bytes}"
+            )
+        body = await request.body()
+        try:
+            batch = await asyncio.to_thread(
+                self._pipeline.prepare, body, project, request.headers.get("content-encoding")
+            )
+        except BatchTooLargeError as exc:
+            return _error(413, str(exc))
+        except ContractError as exc:
+            return _error(400, str(exc))
+        return await self._store(batch)
+
+    async def _store(self, batch: PreparedBatch) -> JSONResponse:
+        owner = uuid.uuid4().hex
+        ids = batch.request_ids
+        outcome = await self._deduper.claim(batch.project, ids, owner)
+        if outcome.degraded:
+            self._metrics.dedupe_degraded.inc()
+        claimed = [rid for rid, keep in zip(ids, outcome.keep, strict=True) if keep]
+        if outcome.held:
+            await self._deduper.release(batch.project, claimed, owner)
+            return _error(
+                429,
+                f"{outcome.held} events are being stored by a concurrent request",
+                {"Retry-After": "1"},
+            )
+        batch.keep(outcome.keep)
+        shards = await asyncio.to_thread(batch.to_arrow, len(self._writers))
+        results = await asyncio.gather(
+            *(self._write(i, tables) for i, tables in enumerate(shards) if tables),
+            return_exceptions=True,
+        )
+        failures = [r for r in results if isinstance(r, BaseException)]
+        if failures:
+            await self._deduper.release(batch.project, claimed, owner)
+            busy = [f for f in failures if isinstance(f, BackpressureError)]
+            if busy:
+                retry = str(max(1, round(max(f.retry_after_s for f in busy))))
+                return _error(429, f"writers are saturated: {busy[0]}", {"Retry-After": retry})
+            log.error("write failed: %r", failures[0])
+            return _error(503, f"storage unavailable: {failures[0]}", {"Retry-After": "2"})
+        self._metrics.observe_batch(
+            len(batch.events), len(batch.rejected), outcome.duplicates, batch.redaction_totals()
+        )
+        body = {
+            "accepted": len(batch.events),
+            "duplicates": outcome.duplicates,
+            "rejected": [r.as_dict() for r in batch.rejected],
+        }
+        return JSONResponse(body, status_code=202)
+
+    async def _write(self, shard: int, tables: dict[str, Any]) -> dict[str, int]:
+        """Write to one shard; a writer that died is retried once it has restarted."""
+        for attempt in range(_WRITE_ATTEMPTS):
+            try:
+                return await self._writers[shard].write.remote(tables)  # type: ignore[no-any-return]
+            except ray.exceptions.RayTaskError as exc:
+                cause = exc.as_instanceof_cause()
+                raise cause if isinstance(cause, BackpressureError) else exc from None
+            except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError):
+                if attempt + 1 == _WRITE_ATTEMPTS:
+                    raise
+                log.warning("writer %d unavailable, retrying (attempt %d)", shard, attempt + 1)
+                await asyncio.sleep(0.5 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    async def _writer_stats(self, timeout_s: float = 2.0) -> list[dict[str, Any] | BaseException]:
+        calls = [asyncio.wait_for(w.stats.remote(), timeout_s) for w in self._writers]
+        return list(await asyncio.gather(*calls, return_exceptions=True))
+
+    @api.get("/healthz")
+    async def healthz(self) -> dict[str, str]:
+        """Liveness: the replica answers."""
+        return {"status": "ok"}
+
+    @api.get("/readyz")
+    async def readyz(self) -> JSONResponse:
+        """Readiness, naming each degraded dependency (valkey, writers, warehouse)."""
+        degraded: dict[str, str] = {}
+        if not await self._deduper.ping():
+            degraded["valkey"] = (
+                "unreachable: accepting without dedupe (the warehouse collapses duplicates)"
+            )
+        stats = await self._writer_stats()
+        down = [i for i, s in enumerate(stats) if isinstance(s, BaseException)]
+        if down:
+            degraded["writers"] = f"writers {down} do not answer"
+        spooled = sum(s["spool_files"] for s in stats if isinstance(s, dict))
+        if spooled:
+            degraded["warehouse"] = f"{spooled} flushes in the dead-letter queue, replaying"
+        status = 503 if len(down) == len(stats) else 200
+        return JSONResponse(
+            {"status": "degraded" if degraded else "ready", "degraded": degraded},
+            status_code=status,
+        )
+
+    @api.get("/metrics", response_class=PlainTextResponse)
+    async def metrics(self) -> PlainTextResponse:
+        """Prometheus text: this replica's counters and every writer's figures."""
+        stats = [s for s in await self._writer_stats() if isinstance(s, dict)]
+        return PlainTextResponse(
+            self._metrics.render(stats), media_type="text/plain; version=0.0.4"
+        )

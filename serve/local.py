@@ -1,0 +1,107 @@
+"""Bring up ingest on the embedded default: local Ray, embedded Valkey, the chDB warehouse actor.
+
+Shared by ``ollive ingest``, ``ollive bench ingest`` and the Serve tests::
+
+    running = start_local_ingest(settings, port=8000)
+    print(running.url)          # http://127.0.0.1:8000
+    running.stop()
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import ray
+from ray import serve
+
+from ollive.config import Settings
+from ollive.ingest import EmbeddedValkey, start_embedded_valkey
+from ollive.store.actor import NAMESPACE
+
+__all__ = ["LocalIngest", "start_local_ingest"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LocalIngest:
+    """A running ingest app; :meth:`stop` removes what :func:`start_local_ingest` started."""
+
+    url: str
+    redis_url: str | None
+    app_name: str
+    writers: list[Any]
+    valkey: EmbeddedValkey | None = None
+    started_ray: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def stop(self, shutdown_ray: bool | None = None) -> None:
+        try:
+            serve.delete(self.app_name)
+        except Exception as exc:  # already gone
+            log.debug("serve.delete: %s", exc)
+        for writer in self.writers:
+            try:
+                ray.get(writer.drain.remote(), timeout=30)
+            except Exception as exc:
+                log.debug("writer drain: %s", exc)
+            ray.kill(writer, no_restart=True)
+        if self.valkey is not None:
+            self.valkey.stop()
+        if shutdown_ray if shutdown_ray is not None else self.started_ray:
+            serve.shutdown()
+            ray.shutdown()
+
+
+def start_local_ingest(
+    settings: Settings,
+    port: int | None = None,
+    app_name: str = "ingest",
+    redis_url: str | None = None,
+    num_cpus: int | None = None,
+    replicas: int | None = None,
+    redaction: bool = True,
+) -> LocalIngest:
+    """Start (or join) local Ray, Valkey, the warehouse actor and the ingest app; wait until ready."""
+    from serve.app import IngestArgs, build_app
+    from serve.warehouse import ensure_warehouse_actor
+
+    started_ray = False
+    if not ray.is_initialized():
+        address = settings.ray_address
+        ray.init(
+            address=address,
+            num_cpus=None if address else num_cpus,
+            namespace=NAMESPACE,
+            include_dashboard=False,
+            log_to_driver=False,
+            configure_logging=False,
+        )
+        started_ray = True
+    valkey = None
+    redis_url = redis_url or settings.redis_url
+    if not redis_url:
+        valkey = start_embedded_valkey(settings.home)
+        redis_url = valkey.url
+    warehouse_url = settings.warehouse_url or f"chdb://{settings.data_dir}"
+    if warehouse_url.startswith("chdb"):
+        ensure_warehouse_actor(warehouse_url, settings.model_dump_json())
+        warehouse_url = "ray://warehouse"
+    port = port or settings.ingest_port
+    serve.start(http_options={"host": settings.ingest_host, "port": port})
+    args = IngestArgs(
+        app_name=app_name,
+        redis_url=redis_url,
+        warehouse_url=warehouse_url,
+        replicas=replicas,
+        redaction=redaction,
+        settings=settings.model_dump(mode="json"),
+    )
+    serve.run(build_app(args), name=app_name, route_prefix="/", blocking=False)
+    from serve.writers import ensure_writers
+
+    writers = ensure_writers(app_name, settings.writer_shards, settings, warehouse_url, redis_url)
+    ray.get([w.ready.remote() for w in writers], timeout=120)
+    return LocalIngest(f"http://{settings.ingest_host}:{port}", redis_url, app_name, writers, valkey, started_ray)

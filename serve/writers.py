@@ -1,0 +1,173 @@
+"""EventWriter actors: the group-commit writers of ingest, sharded by hash(request_id).
+
+Each is a named, detached async Ray actor (``<app>-writer-<i>`` in namespace ``ollive``)
+holding a :class:`~ollive.ingest.writer.GroupCommitWriter` over its own spool directory
+(``<spool_dir>/<app>-writer-<i>``). It restarts after a crash (``max_restarts=-1``) and, on
+start, replays its spool and remembers what it had stored. Inserts go to the warehouse actor
+(``ray://warehouse``) or a ClickHouse server (``clickhouse://``); once rows are durable, the
+writer marks them committed in Valkey (dedupe).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import pyarrow as pa
+import ray
+
+from ollive.config import Settings
+from ollive.errors import ConfigError, StorageError, WarehouseUnavailableError
+from ollive.ingest import Deduper, FlushPolicy, GroupCommitWriter, RetryPolicy, Spool
+from ollive.store.actor import NAMESPACE, WAREHOUSE_ACTOR
+
+__all__ = ["EventWriter", "ensure_writers", "writer_names"]
+
+log = logging.getLogger(__name__)
+
+
+def writer_names(app_name: str, shards: int) -> list[str]:
+    """The actor names of an app's writers, shard order."""
+    return [f"{app_name}-writer-{i}" for i in range(shards)]
+
+
+class _Sink:
+    """Inserts into the warehouse actor (re-resolved after it dies) or a ClickHouse server."""
+
+    def __init__(self, url: str, settings: Settings) -> None:
+        self._url = url
+        self._settings = settings
+        self._handle: Any = None
+        self._server: Any = None
+        if url.startswith("chdb"):
+            raise ConfigError(
+                "writers cannot open chDB directly; use ray://warehouse (the warehouse actor)"
+            )
+
+    async def insert(self, table: str, data: pa.Table, token: str) -> None:
+        if not self._url.startswith("ray://"):
+            if self._server is None:
+                from ollive.store import open_warehouse
+
+                self._server = await asyncio.to_thread(
+                    open_warehouse, self._url, self._settings, False
+                )
+            await asyncio.to_thread(self._server.insert_arrow, table, data, token)
+            return
+        try:
+            if self._handle is None:
+                self._handle = ray.get_actor(
+                    self._url.removeprefix("ray://") or WAREHOUSE_ACTOR, namespace=NAMESPACE
+                )
+            await self._handle.insert_arrow.remote(table, data, token)
+        except ValueError as exc:
+            raise WarehouseUnavailableError(f"no warehouse actor: {exc}") from exc
+        except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as exc:
+            self._handle = None
+            raise WarehouseUnavailableError(
+                f"warehouse actor unavailable: {type(exc).__name__}"
+            ) from exc
+        except ray.exceptions.RayTaskError as exc:
+            raise StorageError(f"warehouse insert failed: {exc.as_instanceof_cause()}") from exc
+
+
+@ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=0, max_concurrency=1000)
+class EventWriter:
+    """One writer shard (see the module docstring)."""
+
+    def __init__(
+        self, name: str, settings_json: str, warehouse_url: str, redis_url: str | None
+    ) -> None:
+        settings = Settings.model_validate_json(settings_json)
+        self._name = name
+        self._sink = _Sink(warehouse_url, settings)
+        self._deduper: Deduper | None = None
+        if redis_url:
+            import redis.asyncio as aioredis
+
+            client = aioredis.Redis.from_url(
+                redis_url, socket_connect_timeout=0.5, socket_timeout=2.0
+            )
+            self._deduper = Deduper(client, window_s=settings.dedupe_window_s)
+        self._writer = GroupCommitWriter(
+            self._sink.insert,
+            Spool(settings.spool_dir / name),
+            flush=FlushPolicy(
+                settings.writer_flush_rows, settings.writer_flush_bytes, settings.writer_flush_age_s
+            ),
+            retry=RetryPolicy(),
+            max_inflight_rows=settings.writer_max_inflight_rows,
+            on_durable=self._mark_committed,
+        )
+        self._started: asyncio.Task[None] | None = None
+
+    async def _ensure_started(self) -> None:
+        if self._started is None:
+            self._started = asyncio.ensure_future(self._writer.start())
+        await self._started
+
+    async def ready(self) -> bool:
+        """Start (replaying the spool) and answer True."""
+        await self._ensure_started()
+        return True
+
+    async def write(self, tables: dict[str, pa.Table]) -> dict[str, int]:
+        """Buffer and group-commit; returns ``{"committed", "spooled", "recovered"}`` rows."""
+        await self._ensure_started()
+        receipt = await self._writer.write(tables)
+        return {
+            "committed": receipt.committed,
+            "spooled": receipt.spooled,
+            "recovered": receipt.recovered,
+        }
+
+    async def _mark_committed(self, table: str, data: pa.Table) -> None:
+        if self._deduper is None:
+            return
+        pairs = list(
+            zip(
+                data.column("project").to_pylist(),
+                data.column("request_id").to_pylist(),
+                strict=True,
+            )
+        )
+        await self._deduper.commit(pairs)
+
+    async def replay(self) -> int:
+        """Replay the dead-letter queue now; returns rows replayed."""
+        await self._ensure_started()
+        return await self._writer.replay()
+
+    async def stats(self) -> dict[str, Any]:
+        """Figures for /metrics and /readyz."""
+        await self._ensure_started()
+        files, size = await asyncio.to_thread(self._writer.spool_depth)
+        return {
+            "writer": self._name,
+            "inflight_rows": self._writer.inflight_rows,
+            "spool_files": files,
+            "spool_bytes": size,
+            "commit_buckets": self._writer.latency_buckets(),
+            "commit_seconds_sum": self._writer.commit_latency_sum_s,
+            **self._writer.stats,
+        }
+
+    async def drain(self) -> bool:
+        """Flush every buffer and wait (used before shutdown)."""
+        await self._writer.close()
+        return True
+
+
+def ensure_writers(
+    app_name: str, shards: int, settings: Settings, warehouse_url: str, redis_url: str | None
+) -> list[Any]:
+    """The app's writer actors, created (detached) when missing; does not wait for them."""
+    handles = []
+    for name in writer_names(app_name, shards):
+        handles.append(
+            EventWriter.options(  # type: ignore[attr-defined]
+                name=name, namespace=NAMESPACE, lifetime="detached", get_if_exists=True
+            ).remote(name, settings.model_dump_json(), warehouse_url, redis_url)
+        )
+    return handles
