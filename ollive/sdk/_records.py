@@ -71,6 +71,10 @@ class ApplicationRecord:
         self.session_id = session_id
         self.user_id = user_id
 
+    def to_json(self, service: str) -> str:
+        """The event as JSON text (export thread)."""
+        return _render.dumps(self.to_event(service))
+
     def to_event(self, service: str) -> dict[str, Any]:
         """The contract's ``application`` event as a plain dict."""
         return {
@@ -116,6 +120,10 @@ class ScoreRecord:
         self.comment = comment
         self.source = source
         self.metadata = metadata
+
+    def to_json(self, service: str) -> str:
+        """The event as JSON text (export thread)."""
+        return _render.dumps(self.to_event(service))
 
     def to_event(self, service: str) -> dict[str, Any]:
         """The contract's ``score`` event as a plain dict."""

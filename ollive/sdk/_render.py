@@ -18,9 +18,16 @@ from ollive.events import (
     MAX_PREVIEW_CHARS,
 )
 
-__all__ = ["cut", "iso", "metadata", "name", "preview", "status_of", "uuid7_str"]
+__all__ = ["cut", "dumps", "iso", "metadata", "name", "preview", "quote", "status_of", "uuid7_str"]
 
 _MAX_NAME = 256
+
+#: JSON text of a string (quotes and escapes; non-ASCII kept as is).
+quote = json.encoder.encode_basestring  # type: ignore[attr-defined]
+#: JSON text of any plain value (no NaN/Infinity; unknown objects via ``str``).
+dumps = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=str
+).encode
 _CANCELLED = frozenset({"CancelledError", "GeneratorExit", "KeyboardInterrupt"})
 
 

@@ -15,6 +15,7 @@ import gzip
 import json
 import logging
 import random
+import socket
 import threading
 import time
 from typing import NamedTuple
@@ -25,6 +26,7 @@ __all__ = ["ExportResult", "HttpExporter"]
 
 log = logging.getLogger("ollive.sdk")
 _RETRY_AFTER_MAX_S = 60.0
+_SOCKET_OPTIONS = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 
 
 class ExportResult(NamedTuple):
@@ -112,8 +114,11 @@ class HttpExporter:
     def _http(self) -> httpx.Client:
         client = self._client
         if client is None:
+            # TCP_NODELAY: h11 writes headers and body separately; with Nagle's algorithm
+            # and the server's delayed ACK each request would stall ~40 ms.
+            transport = self._transport or httpx.HTTPTransport(socket_options=_SOCKET_OPTIONS)
             client = self._client = httpx.Client(
-                transport=self._transport, timeout=self._timeout_s, headers=self._headers
+                transport=transport, timeout=self._timeout_s, headers=self._headers
             )
         return client
 

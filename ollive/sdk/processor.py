@@ -13,7 +13,6 @@ a fresh exporter client and its own worker (started by its first event).
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import threading
@@ -23,6 +22,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from ollive.sdk import _render
 from ollive.sdk.exporter import ExportResult
 
 __all__ = ["BatchProcessor", "Exporter", "Redactor"]
@@ -30,9 +30,6 @@ __all__ = ["BatchProcessor", "Exporter", "Redactor"]
 log = logging.getLogger("ollive.sdk")
 Redactor = Callable[[dict[str, Any]], dict[str, Any] | None]
 _live: weakref.WeakSet[BatchProcessor] = weakref.WeakSet()
-_encode_json = json.JSONEncoder(
-    ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=str
-).encode
 _worker_thread = threading.local()  # .active is True on export threads (logging guard)
 
 
@@ -222,12 +219,10 @@ class BatchProcessor:
 
     def _encode(self, item: Any) -> bytes | None:
         try:
-            event = item.to_event(self.service)
-            if self._redact is not None:
-                event = self._redact(event)
-                if event is None:
-                    return None
-            return _encode_json(event).encode()
+            if self._redact is None:
+                return item.to_json(self.service).encode("utf-8", "replace")
+            event = self._redact(item.to_event(self.service))
+            return None if event is None else _render.dumps(event).encode("utf-8", "replace")
         except Exception as exc:
             with self._lock:
                 self._failed += 1

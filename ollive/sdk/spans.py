@@ -11,6 +11,7 @@ exporter, and never changes afterwards.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Sequence
@@ -33,6 +34,7 @@ __all__ = ["InferenceSpan", "NoopSpan", "ToolSpan"]
 
 _rid_lock = threading.Lock()
 _perf = time.perf_counter
+_q = _render.quote
 _now = time.time
 
 
@@ -177,40 +179,47 @@ class _Span:
     async def __aexit__(self, et: Any, exc: BaseException | None, tb: Any) -> None:
         self._finish(exc)
 
-    def _common(self, service: str) -> dict[str, Any]:
+    def to_event(self, service: str) -> dict[str, Any]:
+        """The contract event as a plain dict (for redaction hooks; export uses :meth:`to_json`)."""
+        return dict(json.loads(self.to_json(service)))
+
+    def to_json(self, service: str) -> str:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _common_json(self, service: str) -> list[str]:
+        """The fields every span event has, as JSON text fragments (export thread).
+
+        Written directly rather than through a dict and ``json.dumps``: half the cost, and
+        the export thread's cost is what bounds throughput. Fields at the contract's
+        default (None, 0, {}) are left out. Ids the SDK made are hex and need no escaping;
+        text from the app goes through ``_q`` (JSON string escaping).
+        """
         started = self.started_at
-        finished = started + self.latency_s
-        # Sparse: fields at the contract's default (None, 0, {}) are left out to save bytes.
-        event: dict[str, Any] = {
-            "schema_version": "1.0",
-            "log_type": self._log_type,
-            "request_id": self.request_id,
-            "trace_id": self.trace_id or None,
-            "span_id": self.span_id or None,
-            "service": service,
-            "started_at": _render.iso(started),
-            "finished_at": _render.iso(finished),
-            "latency_ms": round(self.latency_s * 1000, 3),
-            "status": self.status,
-        }
+        latency_s = self.latency_s
+        parts = [
+            f'{{"schema_version":"1.0","log_type":"{self._log_type}",'
+            f'"request_id":"{self.request_id}","service":{_q(service)},'
+            f'"started_at":"{_render.iso(started)}","finished_at":"{_render.iso(started + latency_s)}",'
+            f'"latency_ms":{round(latency_s * 1000, 3)!r},"status":"{self.status}"'
+        ]
+        if self.trace_id:
+            parts.append(f',"trace_id":"{self.trace_id}","span_id":"{self.span_id}"')
         if self.parent_span_id is not None:
-            event["parent_span_id"] = self.parent_span_id
+            parts.append(f',"parent_span_id":"{self.parent_span_id}"')
         if self.conversation_id is not None:
-            event["conversation_id"] = _opt_name(self.conversation_id)
+            parts.append(f',"conversation_id":{_q(_render.name(self.conversation_id))}')
         if self.session_id is not None:
-            event["session_id"] = _opt_name(self.session_id)
+            parts.append(f',"session_id":{_q(_render.name(self.session_id))}')
         if self.user_id is not None:
-            event["user_id"] = _opt_name(self.user_id)
+            parts.append(f',"user_id":{_q(_render.name(self.user_id))}')
         if self.metadata:
-            event["metadata"] = _render.metadata(self.metadata)
+            parts.append(f',"metadata":{_render.dumps(_render.metadata(self.metadata))}')
         if self.error_code is not None:
-            event["error_code"] = _render.name(self.error_code)
-            event["error_message"] = _render.message(self.error_message)
-        return event
-
-
-def _opt_name(value: Any) -> str | None:
-    return None if value is None else _render.name(value, default="")[:256] or None
+            parts.append(f',"error_code":{_q(_render.name(self.error_code))}')
+            message = _render.message(self.error_message)
+            if message is not None:
+                parts.append(f',"error_message":{_q(message)}')
+        return parts
 
 
 class InferenceSpan(_Span):
@@ -312,10 +321,9 @@ class InferenceSpan(_Span):
 
         absorb_response(self, result)
 
-    def to_event(self, service: str) -> dict[str, Any]:
-        """The contract's ``inference`` event as a plain dict (called on the export thread)."""
-        event = self._common(service)
-        latency_ms = event["latency_ms"]
+    def to_json(self, service: str) -> str:
+        """The contract's ``inference`` event as JSON text (called on the export thread)."""
+        parts = self._common_json(service)
         output = self._output
         if output is None and self._chunks:
             output = "".join(self._chunks)
@@ -323,29 +331,34 @@ class InferenceSpan(_Span):
         completion = max(int(self.completion_tokens), 0)
         total = self.total_tokens
         total = prompt + completion if total is None else max(int(total), prompt + completion)
-        event["provider"] = _render.name(self.provider)
-        event["model"] = _render.name(self.model)
-        event["prompt_tokens"] = prompt
-        event["completion_tokens"] = completion
-        event["total_tokens"] = total
+        parts.append(
+            f',"provider":{_q(_render.name(self.provider))},"model":{_q(_render.name(self.model))}'
+            f',"prompt_tokens":{prompt},"completion_tokens":{completion},"total_tokens":{total}'
+        )
         if self.stream:
-            event["stream"] = True
+            parts.append(',"stream":true')
         if self.ttft_s is not None:
-            event["ttft_ms"] = min(round(self.ttft_s * 1000, 3), latency_ms)
+            ttft_ms = min(round(self.ttft_s * 1000, 3), round(self.latency_s * 1000, 3))
+            parts.append(f',"ttft_ms":{max(ttft_ms, 0.0)!r}')
         if self.cached_prompt_tokens:
-            event["cached_prompt_tokens"] = min(max(int(self.cached_prompt_tokens), 0), prompt)
+            parts.append(
+                f',"cached_prompt_tokens":{min(max(int(self.cached_prompt_tokens), 0), prompt)}'
+            )
         if self.finish_reason is not None:
-            event["finish_reason"] = _render.name(self.finish_reason)
+            parts.append(f',"finish_reason":{_q(_render.name(self.finish_reason))}')
         if self.tool_calls_count:
-            event["tool_calls_count"] = self.tool_calls_count
-            event["tool_calls_summary"] = _tool_calls_summary(self._tool_calls)
+            parts.append(f',"tool_calls_count":{min(int(self.tool_calls_count), 10_000)}')
+            summary = _tool_calls_summary(self._tool_calls)
+            if summary is not None:
+                parts.append(f',"tool_calls_summary":{_q(summary)}')
         if self._input is not None:
-            event["input_preview"] = _render.preview(self._input)
+            parts.append(f',"input_preview":{_q(_render.preview(self._input) or "")}')
         if output is not None:
-            event["output_preview"] = _render.preview(output)
+            parts.append(f',"output_preview":{_q(_render.preview(output) or "")}')
         if self.cost_usd is not None:
-            event["cost_usd"] = max(float(self.cost_usd), 0.0)
-        return event
+            parts.append(f',"cost_usd":{_render.dumps(max(float(self.cost_usd), 0.0))}')
+        parts.append("}")
+        return "".join(parts)
 
 
 def _tool_call_text(call: Any) -> str:
@@ -422,19 +435,20 @@ class ToolSpan(_Span):
         if self._result is None:
             self._result = result
 
-    def to_event(self, service: str) -> dict[str, Any]:
-        """The contract's ``tool_execution`` event as a plain dict (export thread)."""
-        event = self._common(service)
-        event["tool_name"] = _render.name(self.tool_name, "tool")
+    def to_json(self, service: str) -> str:
+        """The contract's ``tool_execution`` event as JSON text (export thread)."""
+        parts = self._common_json(service)
+        parts.append(f',"tool_name":{_q(_render.name(self.tool_name, "tool"))}')
         parent = self.parent_request_id
         if parent is not None:
-            event["parent_request_id"] = parent
+            parts.append(f',"parent_request_id":"{parent}"')
         args = _render.args_preview(self._args, self._kwargs or {})
         if args is not None:
-            event["args_preview"] = args
+            parts.append(f',"args_preview":{_q(args)}')
         if self._result is not None:
-            event["result_preview"] = _render.preview(self._result)
-        return event
+            parts.append(f',"result_preview":{_q(_render.preview(self._result) or "")}')
+        parts.append("}")
+        return "".join(parts)
 
 
 class NoopSpan:

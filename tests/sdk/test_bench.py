@@ -1,0 +1,15 @@
+"""``ollive bench sdk`` runs end to end on a small load (figures are not asserted on: they are
+the benchmark's business, not the tests')."""
+
+from __future__ import annotations
+
+from ollive.sdk._bench import render_table, run_sdk_bench
+
+
+def test_bench_runs_and_checks_delivery() -> None:
+    figures = run_sdk_bench(calls=300, events=2_000, with_langfuse=False)
+    assert figures["ollive_delivered_all"] is True
+    assert figures["ollive_per_call_events_delivered"] is True
+    for key in ("ollive_inference_median_us", "ollive_tool_p99_us", "ollive_enqueue_events_per_s"):
+        assert figures[key] > 0
+    assert "delivered to local sink" in render_table(figures)
