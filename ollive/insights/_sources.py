@@ -1,0 +1,209 @@
+"""Where an insight reads from: the 5-minute aggregates (merge combinators) or the raw tables.
+
+The aggregates (``inference_stats_5m``, ``tool_stats_5m``) hold ClickHouse aggregate
+states; Ibis has no operation for ``-Merge`` combinators, so they are declared here as
+builtin UDFs. Parametric merges (``quantilesMerge(0.5, ...)``) go through ``arrayReduce``,
+which takes the parametric function name as a constant string chosen here, never by a user.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+
+from ollive.errors import ConfigError
+from ollive.insights.filters import DIMENSIONS, Filters, parse_duration
+
+LEVELS = (0.5, 0.9, 0.95, 0.99)
+_LEVELS_SQL = ", ".join(str(q) for q in LEVELS)
+#: index of each percentile in the quantiles arrays
+P = {"p50": 0, "p90": 1, "p95": 2, "p99": 3}
+ERROR_STATUSES = ("error", "timeout")
+MV_BUCKET_S = 300
+
+
+@ibis.udf.agg.builtin(name="countMerge")
+def _count_merge(state) -> dt.int64:  # type: ignore[empty-body]
+    """Merge count states."""
+
+
+@ibis.udf.agg.builtin(name="countIfMerge")
+def _count_if_merge(state) -> dt.int64:  # type: ignore[empty-body]
+    """Merge countIf states."""
+
+
+@ibis.udf.agg.builtin(name="sumMerge")
+def _sum_merge_int(state) -> dt.int64:  # type: ignore[empty-body]
+    """Merge sum states of integers."""
+
+
+@ibis.udf.agg.builtin(name="sumMerge")
+def _sum_merge_float(state) -> dt.float64:  # type: ignore[empty-body]
+    """Merge sum states of floats."""
+
+
+@ibis.udf.agg.builtin(name="uniqIfMerge")
+def _uniq_if_merge(state) -> dt.int64:  # type: ignore[empty-body]
+    """Merge uniqIf states."""
+
+
+@ibis.udf.scalar.builtin(name="arrayReduce")
+def _array_reduce(function: str, states) -> dt.Array(dt.float64):  # type: ignore[empty-body,valid-type]
+    """Apply an aggregate function (given by name, parameters included) to an array."""
+
+
+def _quantiles_merge(column: ir.Column, conditional: bool = False) -> ir.ArrayValue:
+    name = "quantilesIfMerge" if conditional else "quantilesMerge"
+    return _array_reduce(ibis.literal(f"{name}({_LEVELS_SQL})"), column.collect())
+
+
+def bucket_seconds(bucket: str | timedelta | None) -> int | None:
+    """A bucket size in whole seconds (None: no time bucketing)."""
+    if bucket is None:
+        return None
+    seconds = parse_duration(bucket).total_seconds()
+    if seconds < 1 or seconds != int(seconds):
+        raise ConfigError(f"bucket {bucket!r} must be a whole number of seconds >= 1s")
+    return int(seconds)
+
+
+def truncate(ts: ir.TimestampValue, seconds: int) -> ir.TimestampValue:
+    """``ts`` rounded down to a bucket of ``seconds`` (toStartOfInterval)."""
+    bucketed = ts.bucket(seconds=seconds)
+    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds % size == 0:
+            bucketed = ts.bucket(**{unit: seconds // size})
+            break
+    return bucketed.cast(dt.Timestamp(timezone="UTC"))
+
+
+def can_use_aggregates(
+    bucket_s: int | None, filters: Filters, dims: tuple[str, ...], mv_dims: tuple[str, ...]
+) -> bool:
+    """True when the 5-minute aggregates answer exactly: coarse buckets, no user filter,
+    grouping only by columns the aggregate keeps."""
+    if bucket_s is not None and (bucket_s < MV_BUCKET_S or bucket_s % MV_BUCKET_S):
+        return False
+    return filters.user is None and all(d in mv_dims for d in dims)
+
+
+@dataclass(frozen=True)
+class Source:
+    """A filtered table, its time column, and whether it holds 5-minute aggregate states."""
+
+    table: ir.Table
+    time_column: str
+    aggregated: bool
+
+    def keys(self, bucket_s: int | None, dims: tuple[str, ...]) -> dict[str, ir.Value]:
+        """Group keys: ``bucket`` (when bucketing) and each dimension, named as asked."""
+        keys: dict[str, ir.Value] = {}
+        if bucket_s is not None:
+            ts = self.table[self.time_column]
+            keys["bucket"] = (
+                ts if self.aggregated and bucket_s == MV_BUCKET_S else truncate(ts, bucket_s)
+            )
+        for dim in dims:
+            keys[dim] = self.table[DIMENSIONS.get(dim, dim)]
+        return keys
+
+
+_INFERENCE_MV_DIMS = ("project", "service", "provider", "model")
+_TOOL_MV_DIMS = ("project", "service", "tool_name")
+
+
+def inference_source(
+    con: Any, filters: Filters, bucket_s: int | None, dims: tuple[str, ...], force_raw: bool = False
+) -> Source:
+    """Inference rows (raw) or 5-minute states, filtered."""
+    for dim in dims:
+        if dim not in DIMENSIONS:
+            raise ConfigError(f"cannot group by {dim!r}; dimensions are {sorted(DIMENSIONS)}")
+    if not force_raw and can_use_aggregates(bucket_s, filters, dims, _INFERENCE_MV_DIMS):
+        table = filters.apply(con.table("inference_stats_5m"), "bucket", con.project)
+        return Source(table, "bucket", True)
+    table = filters.apply(con.table("inference_logs"), "started_at", con.project)
+    return Source(table, "started_at", False)
+
+
+def tool_source(con: Any, filters: Filters, bucket_s: int | None, dims: tuple[str, ...]) -> Source:
+    """Tool executions (raw) or their 5-minute states; provider/model filters do not apply."""
+    if can_use_aggregates(bucket_s, filters, dims, _TOOL_MV_DIMS):
+        table = filters.apply(
+            con.table("tool_stats_5m"),
+            "bucket",
+            con.project,
+            ignore=("provider", "model", "user_id"),
+        )
+        return Source(table, "bucket", True)
+    table = filters.apply(
+        con.table("tool_executions"), "started_at", con.project, ignore=("provider", "model")
+    )
+    return Source(table, "started_at", False)
+
+
+def inference_measures(src: Source, names: tuple[str, ...]) -> dict[str, ir.Scalar]:
+    """Aggregate expressions by name over either source. Quantile names (``latency_q``,
+    ``ttft_q``) are arrays at :data:`LEVELS`; unpack them with :func:`unpack_quantiles`."""
+    t = src.table
+    if src.aggregated:
+        build = {
+            "requests": lambda: _count_merge(t.requests),
+            "errors": lambda: _count_if_merge(t.errors),
+            "latency_q": lambda: _quantiles_merge(t.latency_ms_q),
+            "ttft_q": lambda: _quantiles_merge(t.ttft_ms_q, conditional=True),
+            "prompt_tokens": lambda: _sum_merge_int(t.prompt_tokens),
+            "completion_tokens": lambda: _sum_merge_int(t.completion_tokens),
+            "total_tokens": lambda: _sum_merge_int(t.total_tokens),
+            "cost_usd": lambda: _sum_merge_float(t.cost_usd),
+            "users": lambda: _uniq_if_merge(t.users),
+            "conversations": lambda: _uniq_if_merge(t.conversations),
+        }
+    else:
+        build = {
+            "requests": lambda: t.count(),
+            "errors": lambda: t.count(where=t.status.isin(ERROR_STATUSES)),
+            "latency_q": lambda: t.latency_ms.quantile(list(LEVELS)),
+            "ttft_q": lambda: t.ttft_ms.quantile(list(LEVELS)),
+            "prompt_tokens": lambda: t.prompt_tokens.cast("int64").sum(),
+            "completion_tokens": lambda: t.completion_tokens.cast("int64").sum(),
+            "total_tokens": lambda: t.total_tokens.cast("int64").sum(),
+            "cost_usd": lambda: t.cost_usd.sum(),
+            "users": lambda: t.user_id.nunique(where=t.user_id != ""),
+            "conversations": lambda: t.conversation_id.nunique(where=t.conversation_id != ""),
+        }
+    return {name: build[name]() for name in names}
+
+
+def tool_measures(src: Source) -> dict[str, ir.Scalar]:
+    """calls, errors and ``latency_q`` over either tool source."""
+    t = src.table
+    if src.aggregated:
+        return {
+            "calls": _count_merge(t.calls),
+            "errors": _count_if_merge(t.errors),
+            "latency_q": _quantiles_merge(t.latency_ms_q),
+        }
+    return {
+        "calls": t.count(),
+        "errors": t.count(where=t.status.isin(ERROR_STATUSES)),
+        "latency_q": t.latency_ms.quantile(list(LEVELS)),
+    }
+
+
+def unpack_quantiles(
+    expr: ir.Table, column: str, prefix: str, which: tuple[str, ...] = ("p50", "p95", "p99")
+) -> ir.Table:
+    """Replace an array-of-quantiles column by ``<prefix>_p50`` ... columns (NaN if empty)."""
+    values = {f"{prefix}_{p}": expr[column][P[p]].cast("float64") for p in which}
+    return expr.mutate(**values).drop(column)
+
+
+def ratio(numerator: ir.NumericValue, denominator: ir.NumericValue) -> ir.FloatingValue:
+    """numerator / denominator, 0 when the denominator is 0."""
+    return ibis.ifelse(denominator > 0, numerator.cast("float64") / denominator, 0.0)

@@ -1,0 +1,66 @@
+"""Tool executions: calls, error rate and latency percentiles per tool, slowest first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from ollive.errors import ConfigError
+from ollive.insights import _sources as s
+from ollive.insights.filters import Filters
+
+__all__ = ["tool_stats", "tool_stats_expr"]
+
+_ORDER = {
+    "latency": "latency_p95_ms",
+    "calls": "calls",
+    "errors": "errors",
+    "error_rate": "error_rate",
+}
+
+
+def tool_stats_expr(
+    con: Any,
+    filters: Filters | None = None,
+    *,
+    by: Any = "tool_name",
+    bucket: str | None = None,
+    order: str = "latency",
+    **kw: Any,
+) -> ir.Table:
+    """Per tool (``by``: tool_name and/or service) and optional bucket: calls, errors,
+    error_rate, latency_p50/p95/p99_ms. Reads ``tool_stats_5m`` unless a user filter or a
+    bucket finer than 5 minutes needs the raw table; model/provider filters do not apply."""
+    if order not in _ORDER:
+        raise ConfigError(f"order tools by one of {sorted(_ORDER)}, not {order!r}")
+    f = Filters.of(filters, **kw)
+    dims = (by,) if isinstance(by, str) else tuple(by)
+    bucket_s = s.bucket_seconds(bucket)
+    src = s.tool_source(con, f, bucket_s, dims)
+    keys: dict[str, ir.Value] = {}
+    if bucket_s is not None:
+        keys["bucket"] = s.truncate(src.table[src.time_column], bucket_s)
+    keys.update({d: src.table[d] for d in dims})
+    expr = src.table.group_by(**keys).aggregate(**s.tool_measures(src))
+    expr = expr.mutate(error_rate=s.ratio(expr.errors, expr.calls))
+    expr = s.unpack_quantiles(expr, "latency_q", "latency")
+    expr = expr.rename({f"latency_{p}_ms": f"latency_{p}" for p in ("p50", "p95", "p99")})
+    order_by = [*(["bucket"] if bucket_s else []), ibis.desc(_ORDER[order]), *dims]
+    return expr.order_by(order_by)
+
+
+def tool_stats(
+    con: Any,
+    filters: Filters | None = None,
+    *,
+    by: Any = "tool_name",
+    bucket: str | None = None,
+    order: str = "latency",
+    **kw: Any,
+) -> pd.DataFrame:
+    """Tool statistics, slowest (p95) first by default (``order``: latency, calls, errors,
+    error_rate)."""
+    return tool_stats_expr(con, filters, by=by, bucket=bucket, order=order, **kw).to_pandas()
