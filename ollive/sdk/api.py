@@ -17,8 +17,10 @@ from contextlib import contextmanager
 from typing import Any, TypeVar, overload
 
 import httpx
+from pydantic import ValidationError
 
 from ollive.config import Settings
+from ollive.errors import ConfigError
 from ollive.sdk._context import (
     Scope,
     current_scope,
@@ -90,13 +92,19 @@ def init(
 ) -> bool:
     """Start the SDK: arguments win over ``OLLIVE_*`` settings. True when it is enabled.
 
+    Raises :class:`~ollive.errors.ConfigError` for a malformed ``OLLIVE_*`` variable (the
+    one place the SDK raises: at wiring time, never on a call path).
+
     ``redact`` runs on the export thread with each event dict and returns it (changed or
     not) or ``None`` to drop it. ``transport`` goes to the ``httpx.Client`` (tests).
     Calling ``init`` again flushes and replaces the previous setup. Pending events are
     flushed at interpreter exit, within ``shutdown_timeout_s``.
     """
     global _runtime, _atexit_registered
-    s = settings or Settings()  # type: ignore[call-arg]  # values come from the environment
+    try:
+        s = settings or Settings()  # type: ignore[call-arg]  # values come from the environment
+    except ValidationError as exc:
+        raise ConfigError(f"ollive.init: invalid OLLIVE_* setting: {exc}") from None
     with _init_lock:
         old, _runtime = _runtime, None
         if old is not None:
@@ -224,10 +232,9 @@ class _InferenceDecorator:
 class _LiveInference(InferenceSpan):
     """An inference span that can also decorate a function (each call gets its own span)."""
 
-    _options: dict[str, Any] | None = None
-
     def __call__(self, fn: F) -> F:
-        return _decorate_inference(fn, self.provider, self.model, self._options or {})
+        options = {"input": self._input, "metadata": self.metadata}
+        return _decorate_inference(fn, self.provider, self.model, options)
 
 
 def inference(
@@ -258,7 +265,6 @@ def inference(
         span.stream = True
     if metadata:
         span.metadata = dict(metadata)
-        span._options = {"metadata": metadata}
     return span
 
 

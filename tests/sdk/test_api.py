@@ -419,3 +419,40 @@ def test_flush_waits_for_delivery(sdk: IngestServer) -> None:
     assert ollive.flush(10)
     assert len(sdk.events) == 50
     assert wait_until(lambda: ollive.stats()["sent"] == 50)
+
+
+def test_an_opentelemetry_span_is_adopted_as_parent(sdk: IngestServer) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+
+    tracer = TracerProvider().get_tracer("app")  # not installed globally
+    with (
+        tracer.start_as_current_span("request") as otel_span,
+        ollive.inference("openai", "m") as span,
+    ):
+        pass
+    ctx = otel_span.get_span_context()
+    (event,) = shipped(sdk, "inference")
+    assert event["trace_id"] == f"{ctx.trace_id:032x}" == span.trace_id
+    assert event["parent_span_id"] == f"{ctx.span_id:016x}"
+
+
+def test_a_malformed_setting_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ollive.errors import ConfigError
+
+    monkeypatch.setenv("OLLIVE_SAMPLE_RATE", "lots")
+    with pytest.raises(ConfigError, match="OLLIVE_"):
+        ollive.init()
+
+
+def test_decorator_made_while_enabled_keeps_its_options(sdk: IngestServer) -> None:
+    @ollive.inference("openai", "m", input="fixed prompt", metadata={"route": "faq"})
+    def call(x: int) -> str:
+        return "done"
+
+    call(1)
+    call(2)
+    events = shipped(sdk, "inference")
+    assert len({e["request_id"] for e in events}) == 2
+    assert all(
+        e["input_preview"] == "fixed prompt" and e["metadata"] == {"route": "faq"} for e in events
+    )
