@@ -5,6 +5,11 @@ that failed half-way is simply applied again from its first statement on the nex
 versions applied are recorded in ``_ollive_migrations``. Placeholders (``${name}``) are
 filled from :class:`~ollive.config.Settings` (TTL days) and, for a ClickHouse cluster, with
 ``ON CLUSTER`` and Replicated engines (see ``sql/README.md``).
+
+Cluster variant: ``ollive migrate --cluster NAME`` also applies ``sql/cluster/NNN_name.sql``
+after the base files (Distributed ``<table>_all`` tables over every shard). They are recorded
+in the ledger as version ``1000 + NNN``; without a cluster they are never applied.
+:func:`render_migrations` returns every statement a fresh warehouse would run.
 """
 
 from __future__ import annotations
@@ -23,7 +28,16 @@ from ollive.store.tables import AGGREGATES
 if TYPE_CHECKING:  # pragma: no cover
     from ollive.store.base import Warehouse
 
-__all__ = ["Migration", "aggregate_select", "apply_migrations", "applied_versions", "load_migrations"]
+__all__ = [
+    "CLUSTER_VERSION_OFFSET",
+    "Migration",
+    "aggregate_select",
+    "applied_versions",
+    "apply_migrations",
+    "load_cluster_migrations",
+    "load_migrations",
+    "render_migrations",
+]
 
 _LEDGER = (
     "CREATE TABLE IF NOT EXISTS _ollive_migrations {on_cluster} "
@@ -31,6 +45,7 @@ _LEDGER = (
     "ENGINE = {engine}MergeTree ORDER BY version"
 )
 _FILE = re.compile(r"^(\d{3})_([\w-]+)\.sql$")
+CLUSTER_VERSION_OFFSET = 1000  # ledger version of sql/cluster/NNN_name.sql is 1000 + NNN
 
 
 @dataclass(frozen=True)
@@ -57,15 +72,29 @@ def sql_dir() -> Path:
     raise MigrationError("cannot find the sql/ directory; reinstall ollive (pip install ollive)")
 
 
+def _numbered(directory: Path, offset: int = 0, prefix: str = "") -> tuple[Migration, ...]:
+    found = []
+    for path in sorted(directory.glob("*.sql")):
+        match = _FILE.match(path.name)
+        if match:
+            name = prefix + match[2]
+            found.append(Migration(offset + int(match[1]), name, path.read_text("utf-8")))
+    return tuple(found)
+
+
 @lru_cache(maxsize=1)
 def load_migrations() -> tuple[Migration, ...]:
     """Every numbered file, in version order."""
-    found = []
-    for path in sorted(sql_dir().glob("*.sql")):
-        match = _FILE.match(path.name)
-        if match:
-            found.append(Migration(int(match[1]), match[2], path.read_text("utf-8")))
-    return tuple(found)
+    return _numbered(sql_dir())
+
+
+@lru_cache(maxsize=1)
+def load_cluster_migrations() -> tuple[Migration, ...]:
+    """The cluster-only files of ``sql/cluster/`` (versions offset by 1000, names ``cluster/…``)."""
+    directory = sql_dir() / "cluster"
+    if not directory.is_dir():
+        return ()
+    return _numbered(directory, CLUSTER_VERSION_OFFSET, "cluster/")
 
 
 def placeholder_values(settings: Any = None, cluster: str | None = None) -> dict[str, str]:
@@ -80,7 +109,25 @@ def placeholder_values(settings: Any = None, cluster: str | None = None) -> dict
         "ttl_scores_days": str(s.ttl_scores_days),
         "on_cluster": f"ON CLUSTER '{cluster}'" if cluster else "",
         "replicated": "Replicated" if cluster else "",
+        "cluster": cluster or "",
     }
+
+
+def _migrations_for(cluster: str | None) -> tuple[Migration, ...]:
+    return load_migrations() + (load_cluster_migrations() if cluster else ())
+
+
+def render_migrations(settings: Any = None, cluster: str | None = None) -> list[str]:
+    """Every statement :func:`apply_migrations` runs on a fresh warehouse, in order.
+
+    For review before touching a server (e.g. the ``ON CLUSTER`` variant), and for tests.
+    """
+    values = placeholder_values(settings, cluster)
+    engine = "Replicated" if cluster else ""
+    statements = [_LEDGER.format(on_cluster=values["on_cluster"], engine=engine)]
+    for migration in _migrations_for(cluster):
+        statements.extend(migration.statements(values))
+    return statements
 
 
 def applied_versions(warehouse: Warehouse) -> set[int]:
@@ -100,7 +147,7 @@ def apply_migrations(
     warehouse.command(_LEDGER.format(on_cluster=values["on_cluster"], engine=engine))
     done = applied_versions(warehouse)
     applied = []
-    for migration in load_migrations():
+    for migration in _migrations_for(cluster):
         if migration.version in done:
             continue
         for index, statement in enumerate(migration.statements(values), start=1):
@@ -108,7 +155,7 @@ def apply_migrations(
                 warehouse.command(statement)
             except StorageError as exc:
                 raise MigrationError(
-                    f"migration {migration.version:03d}_{migration.name} failed at statement "
+                    f"migration {_label(migration)} failed at statement "
                     f"{index}: {exc}. Fix the cause and run `ollive migrate` again; it resumes "
                     "from this file."
                 ) from exc
@@ -116,8 +163,16 @@ def apply_migrations(
             "INSERT INTO _ollive_migrations (version, name) VALUES "
             f"({migration.version}, '{migration.name}')"
         )
-        applied.append(f"{migration.version:03d}_{migration.name}")
+        applied.append(_label(migration))
     return applied
+
+
+def _label(migration: Migration) -> str:
+    """``NNN_name``, or ``cluster/NNN_name`` for a cluster-only file."""
+    if migration.version >= CLUSTER_VERSION_OFFSET:
+        number = migration.version - CLUSTER_VERSION_OFFSET
+        return f"cluster/{number:03d}_{migration.name.removeprefix('cluster/')}"
+    return f"{migration.version:03d}_{migration.name}"
 
 
 def aggregate_select(target: str, source: str, where: str) -> str:
