@@ -38,6 +38,49 @@ def emit_figures(figures: dict[str, Any]) -> None:
 
 # --- commands are registered below, one section per package --------------------------
 
+# --- demo: traffic ------------------------------------------------------------------------
+
+
+@app.command("traffic")
+def traffic_command(
+    url: str | None = typer.Option(
+        None, help="The chatbot's /chat URL (default: http://OLLIVE_INGEST_HOST:PORT/chat)."
+    ),
+    rate: float = typer.Option(2.0, help="Turns started per second, at most (all users)."),
+    duration: float = typer.Option(30.0, help="Seconds to run."),
+    users: int = typer.Option(8, min=1, help="Concurrent simulated users."),
+    seed: int = typer.Option(0, help="Same seed, same users and messages."),
+    pii_rate: float = typer.Option(0.1, min=0.0, max=1.0, help="Share of messages with PII."),
+    cancel_rate: float = typer.Option(0.03, min=0.0, max=1.0, help="Share of turns cancelled."),
+    think_scale: float = typer.Option(1.0, min=0.0, help="Multiplies the users' think time."),
+    json_out: bool = typer.Option(False, "--json", help="Print the summary as one JSON line."),
+) -> None:
+    """Simulated users chatting with the demo chatbot over HTTP; a summary at the end."""
+    from ollive.demo.traffic import TrafficConfig, print_report, run_traffic
+
+    settings = get_settings()
+    config = TrafficConfig(
+        url=url or f"http://{settings.ingest_host}:{settings.ingest_port}/chat",
+        rate=rate,
+        duration_s=duration,
+        users=users,
+        seed=seed,
+        pii_rate=pii_rate,
+        cancel_rate=cancel_rate,
+        think_scale=think_scale,
+    )
+    report = run_traffic(config, progress=not json_out)
+    if json_out:
+        typer.echo(json.dumps(report.as_dict(), sort_keys=True))
+    else:
+        print_report(report)
+    if report.results and not any(r.outcome == "final" for r in report.results):
+        raise typer.Exit(1)
+    if not report.results:
+        typer.echo(f"no turn completed: is the chatbot up at {config.chat_url}?", err=True)
+        raise typer.Exit(1)
+
+
 # --- sdk: bench ------------------------------------------------------------------------
 
 
