@@ -16,6 +16,7 @@ Filter values are bound as Ibis literals, never pasted into SQL.
 
 from __future__ import annotations
 
+from ollive.insights.alerts import AlertRule, Firing, WebhookNotifier, evaluate, load_rules
 from ollive.insights.anomalies import ANOMALY_COLUMNS, anomalies, anomalies_expr
 from ollive.insights.conversations import (
     TIMELINE_COLUMNS,
@@ -42,13 +43,18 @@ from ollive.insights.tools import tool_stats, tool_stats_expr
 __all__ = [
     "ANOMALY_COLUMNS",
     "TIMELINE_COLUMNS",
+    "AlertRule",
     "Filters",
+    "Firing",
+    "WebhookNotifier",
     "anomalies",
     "anomalies_expr",
     "errors",
     "errors_expr",
+    "evaluate",
     "latency",
     "latency_expr",
+    "load_rules",
     "parse_duration",
     "summary",
     "summary_expr",
