@@ -8,6 +8,7 @@ session with small explicit resources (2 cores on CI).
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,14 +66,24 @@ def ray_session(ollive_home: Path) -> Iterator[object]:
     """One local Ray cluster per test session, with small explicit resources."""
     import ray
 
-    if not ray.is_initialized():
-        ray.init(
-            num_cpus=4,
-            include_dashboard=False,
-            namespace="ollive",
-            log_to_driver=False,
-            object_store_memory=512 * 1024**2,
-            configure_logging=False,
-        )
+    # A loaded 2-core machine can make the raylet give up waiting for its agents (a fixed
+    # 30 s in Ray): try again rather than fail the whole session.
+    for attempt in range(3):
+        if ray.is_initialized():
+            break
+        try:
+            ray.init(
+                num_cpus=4,
+                include_dashboard=False,
+                namespace="ollive",
+                log_to_driver=False,
+                object_store_memory=512 * 1024**2,
+                configure_logging=False,
+            )
+        except Exception:
+            ray.shutdown()
+            if attempt == 2:
+                raise
+            time.sleep(5)
     yield ray
     ray.shutdown()
