@@ -191,6 +191,20 @@ def bench_warehouse_command(
 
 
 
+# --- ingest: bench redact (PII redaction) ------------------------------------------------
+@bench_app.command("redact")
+def bench_redact(
+    texts: int = typer.Option(5_000, "--texts", min=10, help="Corpus size (seeded PII corpus)."),
+    seed: int = typer.Option(7, "--seed", help="Corpus seed."),
+    pools: bool = typer.Option(False, "--pools", help="Also time thread vs process pools."),
+) -> None:
+    """PII redaction: plain Presidio vs Ollive's path, identical findings, recall/precision."""
+    from ollive.ingest._redact_bench import run_redact_bench
+
+    figures = run_redact_bench(texts=texts, seed=seed, pools=pools)
+    emit_figures(figures)
+
+
 def main() -> None:
     """Entry point of the ``ollive`` console script."""
     get_settings()  # validate the environment early, with a readable error

@@ -2,4 +2,6 @@
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from ollive.demo.pii_corpus import LABELLED_ENTITIES, PiiSample, PiiSpan, generate_pii_corpus
+
+__all__: list[str] = ["LABELLED_ENTITIES", "PiiSample", "PiiSpan", "generate_pii_corpus"]

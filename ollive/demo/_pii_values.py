@@ -15,15 +15,81 @@ import string
 import uuid
 from collections.abc import Callable
 
-FIRST = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy",
-         "mallory", "niaj", "olivia", "peggy", "rupert", "sybil", "trent", "victor", "wendy",
-         "maria", "jose", "wei", "priya", "lukas", "sofia", "omar", "yuki", "chloe", "noah"]
-LAST = ["smith", "johnson", "garcia", "miller", "davis", "martinez", "lopez", "wilson",
-        "anderson", "thomas", "moore", "jackson", "martin", "lee", "walker", "hall", "young",
-        "nguyen", "kowalski", "schmidt", "rossi", "dubois", "tanaka", "patel", "okafor"]
-DOMAINS = ["gmail.com", "yahoo.com", "outlook.com", "acme-corp.com", "example.org",
-           "contoso.net", "mail.utoronto.ca", "bigbank.co.uk", "startup.io", "uni-bonn.de",
-           "proton.me", "company.com.br", "fastmail.fm", "hospital.org", "agency.gov"]
+FIRST = [
+    "alice",
+    "bob",
+    "carol",
+    "dave",
+    "erin",
+    "frank",
+    "grace",
+    "heidi",
+    "ivan",
+    "judy",
+    "mallory",
+    "niaj",
+    "olivia",
+    "peggy",
+    "rupert",
+    "sybil",
+    "trent",
+    "victor",
+    "wendy",
+    "maria",
+    "jose",
+    "wei",
+    "priya",
+    "lukas",
+    "sofia",
+    "omar",
+    "yuki",
+    "chloe",
+    "noah",
+]
+LAST = [
+    "smith",
+    "johnson",
+    "garcia",
+    "miller",
+    "davis",
+    "martinez",
+    "lopez",
+    "wilson",
+    "anderson",
+    "thomas",
+    "moore",
+    "jackson",
+    "martin",
+    "lee",
+    "walker",
+    "hall",
+    "young",
+    "nguyen",
+    "kowalski",
+    "schmidt",
+    "rossi",
+    "dubois",
+    "tanaka",
+    "patel",
+    "okafor",
+]
+DOMAINS = [
+    "gmail.com",
+    "yahoo.com",
+    "outlook.com",
+    "acme-corp.com",
+    "example.org",
+    "contoso.net",
+    "mail.utoronto.ca",
+    "bigbank.co.uk",
+    "startup.io",
+    "uni-bonn.de",
+    "proton.me",
+    "company.com.br",
+    "fastmail.fm",
+    "hospital.org",
+    "agency.gov",
+]
 
 
 def luhn_complete(prefix: str, length: int, rng: random.Random) -> str:
@@ -60,8 +126,16 @@ def credit_card(rng: random.Random) -> str:
     return sep.join(number[i : i + 4] for i in range(0, 16, 4))
 
 
-_IBAN_FORMATS = {"DE": ("n", 18), "GB": ("GB", 0), "FR": ("n", 23), "NL": ("NL", 0),
-                 "ES": ("n", 20), "IT": ("IT", 0), "BE": ("n", 12), "CH": ("n", 17)}
+_IBAN_FORMATS = {
+    "DE": ("n", 18),
+    "GB": ("GB", 0),
+    "FR": ("n", 23),
+    "NL": ("NL", 0),
+    "ES": ("n", 20),
+    "IT": ("IT", 0),
+    "BE": ("n", 12),
+    "CH": ("n", 17),
+}
 
 
 def _iban_bban(country: str, rng: random.Random) -> str:
@@ -107,18 +181,42 @@ def ssn(rng: random.Random) -> str:
 def email(rng: random.Random) -> str:
     """A personal or work e-mail address."""
     first, last = rng.choice(FIRST), rng.choice(LAST)
-    local = rng.choice([f"{first}.{last}", f"{first}{last[0]}", f"{first}_{last}{rng.randint(1, 99)}",
-                        f"{first[0]}{last}", f"{first}+billing"])
+    local = rng.choice(
+        [
+            f"{first}.{last}",
+            f"{first}{last[0]}",
+            f"{first}_{last}{rng.randint(1, 99)}",
+            f"{first[0]}{last}",
+            f"{first}+billing",
+        ]
+    )
     return f"{local}@{rng.choice(DOMAINS)}"
 
 
 def url(rng: random.Random) -> str:
     """A web address: with scheme, with www., or a bare domain with a path."""
-    host = rng.choice(["shop.example.com", "www.acme-corp.com", "docs.contoso.net",
-                       "portal.bigbank.co.uk", "myblog.org", "files.startup.io",
-                       "uni-bonn.de", "tickets.agency.gov", "app.company.com.br"])
-    path = rng.choice(["", "/account/settings", f"/orders/{rng.randint(1000, 99999)}",
-                       f"/u/{rng.choice(FIRST)}", f"/reset?token={uuid.UUID(int=rng.getrandbits(128)).hex[:16]}"])
+    host = rng.choice(
+        [
+            "shop.example.com",
+            "www.acme-corp.com",
+            "docs.contoso.net",
+            "portal.bigbank.co.uk",
+            "myblog.org",
+            "files.startup.io",
+            "uni-bonn.de",
+            "tickets.agency.gov",
+            "app.company.com.br",
+        ]
+    )
+    path = rng.choice(
+        [
+            "",
+            "/account/settings",
+            f"/orders/{rng.randint(1000, 99999)}",
+            f"/u/{rng.choice(FIRST)}",
+            f"/reset?token={uuid.UUID(int=rng.getrandbits(128)).hex[:16]}",
+        ]
+    )
     form = rng.choice(["https", "https", "http", "www", "bare"])
     if form in ("https", "http"):
         return f"{form}://{host}{path}"
@@ -209,13 +307,16 @@ def phone(rng: random.Random) -> str:
         return f"({rng.randint(201, 989)}) {rng.randint(200, 999)}-{rng.randint(1000, 9999)}"
     region = rng.choice(_PHONE_REGIONS)
     example = phonenumbers.example_number_for_type(
-        region, rng.choice([phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE])
+        region,
+        rng.choice([phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE]),
     )
     assert example is not None
     national = str(example.national_number)
     for _ in range(50):
         keep = 3 if region in ("US", "CA") else 4
-        candidate = national[:keep] + "".join(rng.choice(string.digits) for _ in range(len(national) - keep))
+        candidate = national[:keep] + "".join(
+            rng.choice(string.digits) for _ in range(len(national) - keep)
+        )
         num = phonenumbers.parse(f"+{example.country_code}{candidate}")
         if phonenumbers.is_valid_number(num):
             break
@@ -225,7 +326,9 @@ def phone(rng: random.Random) -> str:
     style = rng.choice(["intl", "national", "national", "e164"])
     if region in ("US", "CA") and style == "national" and rng.random() < 0.5:
         digits = str(num.national_number)
-        return rng.choice([f"{digits[:3]}-{digits[3:6]}-{digits[6:]}", f"{digits[:3]}.{digits[3:6]}.{digits[6:]}"])
+        return rng.choice(
+            [f"{digits[:3]}-{digits[3:6]}-{digits[6:]}", f"{digits[:3]}.{digits[3:6]}.{digits[6:]}"]
+        )
     if style == "intl":
         return phonenumbers.format_number(num, fmt.INTERNATIONAL)
     if style == "e164":
@@ -256,11 +359,35 @@ def hard_negative(rng: random.Random) -> str:
     if kind == 2:
         return str(uuid.UUID(int=rng.getrandbits(128)))
     if kind == 3:
-        return rng.choice(["config.yaml", "model.py", "README.md", "data.json", "train.sh",
-                           "index.js", "main.rs", "report.pdf", "notes.txt", "setup.cfg"])
+        return rng.choice(
+            [
+                "config.yaml",
+                "model.py",
+                "README.md",
+                "data.json",
+                "train.sh",
+                "index.js",
+                "main.rs",
+                "report.pdf",
+                "notes.txt",
+                "setup.cfg",
+            ]
+        )
     if kind == 4:
-        return rng.choice(["self.name", "df.info()", "np.random.seed", "os.path.join", "obj.attr",
-                           "user.email", "resp.status", "model.fit", "app.run", "ctx.team"])
+        return rng.choice(
+            [
+                "self.name",
+                "df.info()",
+                "np.random.seed",
+                "os.path.join",
+                "obj.attr",
+                "user.email",
+                "resp.status",
+                "model.fit",
+                "app.run",
+                "ctx.team",
+            ]
+        )
     if kind == 5:
         return f"INV-{rng.randint(2019, 2026)}-{rng.randint(0, 999999):06d}"
     if kind == 6:

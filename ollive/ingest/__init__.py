@@ -13,6 +13,13 @@ from ollive.ingest.pipeline import (
     TextRedactor,
     shard_of,
 )
+from ollive.ingest.redact import (
+    DEFAULT_POLICY,
+    Finding,
+    RedactionPolicy,
+    RedactionResult,
+    Redactor,
+)
 from ollive.ingest.spool import ReplayReport, Spool, SpoolEntry, replay_spool
 from ollive.ingest.to_arrow import events_to_arrow
 from ollive.ingest.validate import (
@@ -25,6 +32,11 @@ from ollive.ingest.validate import (
 from ollive.ingest.writer import FlushPolicy, GroupCommitWriter, RetryPolicy, WriteReceipt
 
 __all__: list[str] = [
+    "DEFAULT_POLICY",
+    "Finding",
+    "RedactionPolicy",
+    "RedactionResult",
+    "Redactor",
     "REDACTED_FIELDS",
     "BatchTooLargeError",
     "DedupeOutcome",

@@ -1,0 +1,313 @@
+"""Presidio's answers without Presidio's full pass: seed scans, then recognizers on windows.
+
+``WindowedAnalyzer(analyzer)`` returns, for any text, exactly what
+``analyzer.analyze(text, "en", entities, score_threshold)`` returns (same entity types,
+spans and scores), but only runs a recognizer where it could match:
+
+1. Each recognizer has a :class:`WindowSpec`: a *seed* regex that every one of its matches
+   must contain (``@`` for e-mail, ``://``/``www.``/``.com`` for URLs, a digit group for
+   numbers...), whether its matches may span whitespace, how many digits a match needs,
+   and how many characters of left context it reads. Seeds are scanned once per distinct
+   seed (C-speed ``re`` scans); a text without seeds costs only those scans.
+2. A seed selects a *window*: the whitespace-delimited run around it, or, for recognizers
+   whose matches span spaces (cards, phones, IBANs, SSNs), the whole cluster of adjacent
+   runs that hold digits or are short (``(``, ``-``, ``WEST``), plus the left context, plus
+   one neighbouring character on each side so that ``\\b`` and one-character lookarounds
+   see what they see in the full text.
+3. The recognizer object itself runs on each merged window; spans are shifted back.
+   Presidio's own post-processing follows: its duplicate removal and score threshold.
+
+Recognizers without a spec (custom ones from elsewhere) run on the whole text, so the
+answer stays exact. With a blank spaCy pipeline, Presidio's lemma-based context
+enhancement cannot fire (every lemma is empty) and the NER recognizer finds nothing, so
+neither needs the NLP pass; with a real spaCy model installed both run on the full text's
+NLP artifacts, as in Presidio.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["WindowSpec", "WindowedAnalyzer"]
+
+_NO_WINDOWS = "never"  # a recognizer that cannot fire in this configuration
+
+
+@dataclass(frozen=True)
+class WindowSpec:
+    """Where a recognizer can match: the contract the fast path relies on for exactness.
+
+    ``seeds``: regexes (case-sensitive unless ``ignore_case``); every match of the
+    recognizer contains an occurrence of one of them. ``gate``: optional regex whose
+    maximal matches contain every seed occurrence; seeds are then only searched inside
+    gate matches (one shared scan instead of one per seed). ``spans_whitespace``: matches
+    may cross spaces (cards, phones). ``min_digits``: digits the window must hold.
+    ``context_chars``: characters before a match that the recognizer reads.
+    ``accept(recognizer, text, seed_match)``: optional; ``False`` only when the recognizer
+    itself would drop that match (its own validation), so the window is not needed.
+    Seeds with ``accept`` must be the recognizer's own patterns, which is what makes
+    ``accept`` exact.
+    """
+
+    seeds: tuple[str, ...]
+    spans_whitespace: bool = False
+    min_digits: int = 0
+    context_chars: int = 0
+    ignore_case: bool = False
+    gate: str | None = None
+    accept: Callable[[Any, str, re.Match[str]], bool] | None = None
+
+
+DIGIT_ISLAND = r"\d[\d .()\-/]{6,}"
+"""Gate: a run of digits and `` .()-/`` of 7+ characters, from its first digit."""
+
+_DIGITS = (r"\d+",)
+_PRESIDIO_SPECS: dict[str, WindowSpec] = {
+    "EmailRecognizer": WindowSpec(("@",)),
+    "UrlRecognizer": WindowSpec((r"\.[a-zA-Z]{2}",)),
+    "IpRecognizer": WindowSpec((r"\d\.\d", ":")),
+    "MacAddressRecognizer": WindowSpec(
+        (r"[0-9a-f]{2}[:-][0-9a-f]{2}", r"[0-9a-f]{4}\.[0-9a-f]{4}"), ignore_case=True
+    ),
+    "CryptoRecognizer": WindowSpec(
+        # Presidio's pattern under its IGNORECASE flag, spelled case-sensitively (faster)
+        (r"(?:[bB][cC]1|[13])[a-zA-Z0-9]{25,59}",),
+        accept=lambda rec, text, m: bool(rec.validate_result(m.group())),
+    ),
+    "DateRecognizer": WindowSpec(_DIGITS),
+    "UsLicenseRecognizer": WindowSpec(_DIGITS),
+    "UsPassportRecognizer": WindowSpec((r"\d{8}",)),
+    "UsBankRecognizer": WindowSpec((r"\d{8}",)),
+    "MedicalLicenseRecognizer": WindowSpec((r"\d{7}",)),
+    "CreditCardRecognizer": WindowSpec((r"\d{3}",), spans_whitespace=True, min_digits=13),
+    "UsSsnRecognizer": WindowSpec((r"\d{2}",), spans_whitespace=True, min_digits=9),
+    "UsItinRecognizer": WindowSpec((r"\d{2}",), spans_whitespace=True, min_digits=9),
+    "NhsRecognizer": WindowSpec((r"\d{3}",), spans_whitespace=True, min_digits=10),
+    "IbanRecognizer": WindowSpec(
+        (r"[A-Z][A-Z]\d\d(?:[ -]?[A-Z0-9]{4}){2}",), spans_whitespace=True
+    ),
+    "PhoneRecognizer": WindowSpec(_DIGITS, spans_whitespace=True, min_digits=3),
+}
+_RUN_HEAD = re.compile(r"\S*")
+_DIGIT = re.compile(r"\d")
+
+
+def spec_for(recognizer: Any, nlp_is_blank: bool) -> WindowSpec | str | None:
+    """The recognizer's window spec, ``"never"``, or ``None`` (run on the whole text)."""
+    spec = getattr(recognizer, "FAST_SPEC", None)
+    if isinstance(spec, WindowSpec):
+        return spec
+    name = type(recognizer).__name__
+    if name == "SpacyRecognizer":
+        return _NO_WINDOWS if nlp_is_blank else None
+    return _PRESIDIO_SPECS.get(name)
+
+
+_WS = re.compile(r"\s")
+
+
+def run_start(text: str, pos: int) -> int:
+    """Start of the whitespace-delimited run that holds (or ends just before) ``pos``."""
+    start = max(text.rfind(" ", 0, pos), text.rfind("\n", 0, pos), text.rfind("\t", 0, pos)) + 1
+    if _WS.search(text, start, pos) is None:
+        return start
+    last = start
+    for m in _WS.finditer(text, start, pos):  # other Unicode whitespace in between
+        last = m.end()
+    return last
+
+
+def run_end(text: str, pos: int) -> int:
+    """End of the whitespace-delimited run that holds ``pos``."""
+    return _RUN_HEAD.match(text, pos).end()  # type: ignore[union-attr]
+
+
+def _continues_cluster(run: str) -> bool:
+    return (
+        len(run) <= 4
+        or _DIGIT.search(run) is not None
+        or run.lower() in ("extension", "extn", "extn.")
+    )
+
+
+def cluster_around(text: str, pos: int) -> tuple[int, int]:
+    """The run at ``pos`` widened over neighbouring runs that hold digits or are short.
+
+    A match that may cross spaces (``4111 1111 1111 1111``, ``+44 20 7946 0958``,
+    ``GB82 WEST 1234 5698 7654 32``) lies inside one such cluster.
+    """
+    start, end = run_start(text, pos), run_end(text, pos)
+    while start > 0:
+        prev_end = len(text[:start].rstrip())
+        if prev_end == 0:
+            break
+        prev_start = run_start(text, prev_end)
+        if not _continues_cluster(text[prev_start:prev_end]):
+            break
+        start = prev_start
+    n = len(text)
+    while end < n:
+        next_start = n - len(text[end:].lstrip())
+        if next_start >= n:
+            break
+        next_end = run_end(text, next_start)
+        if not _continues_cluster(text[next_start:next_end]):
+            break
+        end = next_end
+    return start, end
+
+
+def _window(text: str, pos: int, spec: WindowSpec) -> tuple[int, int] | None:
+    if spec.spans_whitespace:
+        start, end = cluster_around(text, pos)
+    else:
+        start, end = run_start(text, pos), run_end(text, pos)
+    if spec.min_digits and len(_DIGIT.findall(text, start, end)) < spec.min_digits:
+        return None
+    if spec.context_chars and start > 0:
+        start = run_start(text, max(0, start - spec.context_chars))
+    return max(0, start - 1), min(len(text), end + 1)
+
+
+def _merge(windows: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for s, e in sorted(windows):
+        if merged and s <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(e, merged[-1][1]))
+        else:
+            merged.append((s, e))
+    return merged
+
+
+class WindowedAnalyzer:
+    """Same findings as ``analyzer.analyze(text, "en", entities, score_threshold)``, faster.
+
+    ``analyzer`` is a built Presidio ``AnalyzerEngine``; ``nlp_is_blank`` says whether its
+    spaCy pipeline is ``spacy.blank("en")`` (no lemmas, no NER). Thread-safe: it holds no
+    per-call state.
+    """
+
+    def __init__(self, analyzer: Any, nlp_is_blank: bool) -> None:
+        self.analyzer = analyzer
+        self.nlp_is_blank = nlp_is_blank
+        self._regexes: dict[tuple[str, bool], re.Pattern[str]] = {}
+        self._plans: dict[tuple[str, ...] | None, list[tuple[Any, WindowSpec | str | None]]] = {}
+
+    def _plan(self, entities: Sequence[str] | None) -> list[tuple[Any, WindowSpec | str | None]]:
+        key = tuple(sorted(entities)) if entities else None
+        plan = self._plans.get(key)
+        if plan is None:
+            recognizers = self.analyzer.registry.get_recognizers(
+                language="en",
+                entities=list(entities) if entities else None,
+                all_fields=not entities,
+            )
+            plan = []
+            for rec in recognizers:
+                spec = spec_for(rec, self.nlp_is_blank)
+                if isinstance(spec, WindowSpec):
+                    for seed in spec.seeds:
+                        self._compiled(seed, spec.ignore_case)
+                    if spec.gate:
+                        self._compiled(spec.gate, False)
+                plan.append((rec, spec))
+            self._plans[key] = plan
+        return plan
+
+    def _compiled(self, pattern: str, ignore_case: bool) -> re.Pattern[str]:
+        key = (pattern, ignore_case)
+        compiled = self._regexes.get(key)
+        if compiled is None:
+            compiled = self._regexes[key] = re.compile(pattern, re.IGNORECASE if ignore_case else 0)
+        return compiled
+
+    def _seed_positions(
+        self, text: str, rec: Any, spec: WindowSpec, memo: dict[Any, Any]
+    ) -> list[int]:
+        """Start offsets of the seed occurrences that need a window."""
+        key = (spec.seeds, spec.ignore_case, spec.gate)
+        matches = memo.get(key)
+        if matches is None:
+            regions: list[tuple[int, int]] | None = [(0, len(text))]
+            if spec.gate:
+                regions = memo.get(spec.gate)
+                if regions is None:
+                    n = len(text)  # widen by the chars seed lookarounds read (prefix, 2 after)
+                    regions = [
+                        (max(0, m.start() - 1), min(n, m.end() + 2))
+                        for m in self._compiled(spec.gate, False).finditer(text)
+                    ]
+                    memo[spec.gate] = regions
+            assert regions is not None
+            matches = []
+            for seed in spec.seeds:
+                regex = self._compiled(seed, spec.ignore_case)
+                for lo, hi in regions:
+                    matches.extend(regex.finditer(text, lo, hi))
+            memo[key] = matches
+        if spec.accept is None:
+            return [m.start() for m in matches]
+        return [m.start() for m in matches if spec.accept(rec, text, m)]
+
+    def analyze(
+        self, text: str, entities: Sequence[str] | None = None, score_threshold: float | None = None
+    ) -> list[Any]:
+        """Presidio ``RecognizerResult`` objects, as the analyzer would return them."""
+        from presidio_analyzer import EntityRecognizer, RecognizerResult
+
+        plan = self._plan(entities)
+        all_entities = list(entities) if entities else self.analyzer.get_supported_entities("en")
+        memo: dict[Any, Any] = {}
+        results: list[Any] = []
+        whole_text: list[Any] = []
+        for rec, spec in plan:
+            if spec == _NO_WINDOWS:
+                continue
+            if spec is None:
+                whole_text.append(rec)
+                continue
+            assert isinstance(spec, WindowSpec)
+            positions = self._seed_positions(text, rec, spec, memo)
+            if not positions:
+                continue
+            windows = _merge(w for p in positions if (w := _window(text, p, spec)) is not None)
+            for start, end in windows:
+                for r in rec.analyze(
+                    text=text[start:end], entities=all_entities, nlp_artifacts=None
+                ):
+                    r.start += start
+                    r.end += start
+                    results.append(self._tag(r, rec, RecognizerResult))
+        if whole_text or not self.nlp_is_blank:
+            results = self._whole_text(text, whole_text, results, all_entities)
+        results = EntityRecognizer.remove_duplicates(results)
+        threshold = (
+            self.analyzer.default_score_threshold if score_threshold is None else score_threshold
+        )
+        return [r for r in results if r.score >= threshold]
+
+    @staticmethod
+    def _tag(result: Any, rec: Any, result_cls: Any) -> Any:
+        meta = result.recognition_metadata or {}
+        meta.setdefault(result_cls.RECOGNIZER_IDENTIFIER_KEY, rec.id)
+        meta.setdefault(result_cls.RECOGNIZER_NAME_KEY, rec.name)
+        result.recognition_metadata = meta
+        return result
+
+    def _whole_text(
+        self, text: str, recognizers: list[Any], results: list[Any], entities: list[str]
+    ) -> list[Any]:
+        """Run spec-less recognizers on the whole text; apply context when lemmas exist."""
+        from presidio_analyzer import RecognizerResult
+
+        artifacts = None if self.nlp_is_blank else self.analyzer.nlp_engine.process_text(text, "en")
+        for rec in recognizers:
+            for r in rec.analyze(text=text, entities=entities, nlp_artifacts=artifacts):
+                results.append(self._tag(r, rec, RecognizerResult))
+        if artifacts is None:
+            return results
+        plan_recognizers = [rec for rec, _ in self._plan(entities if entities else None)]
+        return self.analyzer._enhance_using_context(text, results, artifacts, plan_recognizers)
