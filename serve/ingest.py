@@ -31,6 +31,7 @@ from ollive.ingest import (
     KeyRing,
     PreparedBatch,
 )
+from serve.traces import TRACES_BODY_DOC as _TRACES_BODY_DOC  # POST /v1/traces (issue 8)
 
 __all__ = ["IngestAPI", "IngestResponse", "api"]
 
@@ -262,6 +263,36 @@ class IngestAPI:
     async def _writer_stats(self, timeout_s: float = 2.0) -> list[dict[str, Any] | BaseException]:
         calls = [asyncio.wait_for(w.stats.remote(), timeout_s) for w in self._writers]
         return list(await asyncio.gather(*calls, return_exceptions=True))
+
+    # --- OTLP/HTTP traces (issue 8): decode + convert in serve/traces.py, then _store ---
+    @api.post("/v1/traces", openapi_extra=_TRACES_BODY_DOC)
+    async def traces(self, request: Request) -> Any:
+        """OTLP/HTTP trace export (protobuf or JSON, gzip): GenAI spans stored as events."""
+        from serve.traces import otlp_answer, prepare_traces, store_traces, traces_content_type
+
+        try:
+            project = self._keys.project_for(request.headers.get("authorization"))
+        except AuthError as exc:
+            return _error(401, str(exc), {"WWW-Authenticate": "Bearer"})
+        try:
+            ctype = traces_content_type(request.headers.get("content-type"))
+        except ContractError as exc:
+            return _error(415, str(exc))
+        body = await request.body()
+        encoding = request.headers.get("content-encoding")
+        try:
+            batch, _ = await asyncio.to_thread(
+                prepare_traces, self._pipeline, body, ctype, encoding, project
+            )
+        except BatchTooLargeError as exc:
+            return _error(413, str(exc))
+        except ContractError as exc:
+            return _error(400, str(exc))
+        response = otlp_answer(await store_traces(batch, self._store), ctype)
+        self._metrics.responses.labels(status=str(response.status_code)).inc()
+        return response
+
+    # --- end of OTLP/HTTP traces --------------------------------------------------------
 
     @api.get("/healthz")
     async def healthz(self) -> dict[str, str]:
