@@ -25,7 +25,8 @@ _SINK = r"""
 import gzip, json, sys, threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 counts = {"events": 0, "requests": 0}
-lock = threading.Lock()
+pending = [0]  # requests answered but not counted yet
+lock = threading.Condition()
 class H(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
@@ -39,17 +40,24 @@ class H(BaseHTTPRequestHandler):
         self.wfile.write(data)
     def do_GET(self):
         with lock:
-            self._answer(200, dict(counts))
+            lock.wait_for(lambda: pending[0] == 0, timeout=30)
+            snapshot = dict(counts)
+        self._answer(200, snapshot)
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         if self.path.endswith("/logs"):
-            # answer first, count after: the sink verifies delivery without slowing it down
+            # answer first, count after (GET /count waits for pending counts): the sink
+            # verifies delivery without slowing the client down
+            with lock:
+                pending[0] += 1
             self._answer(202, {"accepted": 0, "duplicates": 0, "rejected": []})
             raw = gzip.decompress(body) if self.headers.get("Content-Encoding") == "gzip" else body
             n = raw.count(b'"log_type"')
             with lock:
                 counts["events"] += n
                 counts["requests"] += 1
+                pending[0] -= 1
+                lock.notify_all()
         else:
             self._answer(200, {})
 server = ThreadingHTTPServer(("127.0.0.1", 0), H)
@@ -157,35 +165,45 @@ def _langfuse_calls(sink_url: str, calls: int) -> dict[str, Any]:
     return figures
 
 
+def _one_inference() -> None:
+    import ollive
+
+    with ollive.inference("openai", "gpt-4o-mini", input=PREVIEW) as span:
+        span.set_usage(812, 145)
+        span.set_output(PREVIEW)
+
+
 def _delivery(sink: _Sink, events: int) -> dict[str, Any]:
-    """Events/s one thread enqueues, and events/s the transport delivers to the sink."""
+    """Events/s one thread enqueues, and events/s the transport delivers to the sink.
+
+    One thread enqueues ``events`` inferences as fast as it can (the queue is sized to hold
+    them: nothing may drop); the worker ships meanwhile. ``delivered_events_per_s`` is the
+    transport's drain rate once the app stops (sent events over the time to flush the
+    backlog, the app thread idle); ``end_to_end_events_per_s`` counts the whole run, the
+    app competing for the GIL. "Delivered" is checked against the sink's own count.
+    """
     import ollive
 
     ollive.init(
         endpoint=sink.url + "/v1", api_key="bench", service="bench", max_queue_size=events + 10
     )
     before = sink.counts()["events"]
-
-    def one() -> None:
-        with ollive.inference("openai", "gpt-4o-mini", input=PREVIEW) as span:
-            span.set_usage(812, 145)
-            span.set_output(PREVIEW)
-
     start = time.perf_counter()
     for _ in range(events):
-        one()
-    enqueued_s = time.perf_counter() - start
-    ollive.flush(120)
-    delivered_s = time.perf_counter() - start
+        _one_inference()
+    produced = time.perf_counter()
+    sent_before_drain = ollive.stats()["sent"]
+    ollive.flush(300)
+    done = time.perf_counter()
     stats = ollive.stats()
     received = sink.counts()["events"] - before
     ollive.shutdown(10)
     return {
-        "enqueue_events_per_s": round(events / enqueued_s),
-        "delivered_events_per_s": round(events / delivered_s),
+        "enqueue_events_per_s": round(events / (produced - start)),
+        "delivered_events_per_s": round((stats["sent"] - sent_before_drain) / (done - produced)),
+        "end_to_end_events_per_s": round(events / (done - start)),
         "delivered_all": received == events and stats["dropped"] == 0 and stats["failed"] == 0,
         "received": received,
-        "stats": stats,
     }
 
 
@@ -222,6 +240,7 @@ def run_sdk_bench(
     )
     figures["ollive_enqueue_events_per_s"] = delivery["enqueue_events_per_s"]
     figures["ollive_delivered_events_per_s"] = delivery["delivered_events_per_s"]
+    figures["ollive_end_to_end_events_per_s"] = delivery["end_to_end_events_per_s"]
     figures["ollive_delivered_all"] = delivery["delivered_all"]
     if theirs is not None:
         figures["langfuse_version"] = theirs["version"]
@@ -259,7 +278,8 @@ def render_table(figures: dict[str, Any]) -> str:
     lines.append(f"enqueue (one thread): {figures['ollive_enqueue_events_per_s']:,} events/s")
     lines.append(
         f"delivered to local sink: {figures['ollive_delivered_events_per_s']:,} events/s "
-        f"(all delivered: {figures['ollive_delivered_all']})"
+        f"(end to end, app thread busy too: {figures['ollive_end_to_end_events_per_s']:,}/s; "
+        f"all delivered: {figures['ollive_delivered_all']})"
     )
     return "\n".join(lines)
 

@@ -60,19 +60,24 @@ def iso(epoch_s: float) -> str:
     return f"{prefix}.{min(micros, 999_999):06d}+00:00"
 
 
-_MASK62 = (1 << 62) - 1
 _getrandbits = random.getrandbits
 
 
 def uuid7_str(ms: int) -> str:
     """A UUIDv7 string for Unix milliseconds ``ms`` with 74 random bits.
 
-    The same layout as :func:`ollive._ids.uuid7_from_ms`, formatted without building a
-    :class:`uuid.UUID` (the export thread makes tens of thousands per second).
+    The same layout as :func:`ollive._ids.uuid7_from_ms` (48-bit ms, version 7, 12-bit
+    counter from the random bits, variant ``10``, 62 random bits), formatted in one step
+    without building a :class:`uuid.UUID` (the export thread makes many per second).
     """
     rand = _getrandbits(74)
-    h = f"{ms & 0xFFFF_FFFF_FFFF:012x}{0x7000 | ((rand >> 62) & 0xFFF):04x}{(1 << 63) | (rand & _MASK62):016x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    return "%08x-%04x-7%03x-%04x-%012x" % (  # noqa: UP031 - the fastest form here
+        (ms >> 16) & 0xFFFF_FFFF,
+        ms & 0xFFFF,
+        (rand >> 62) & 0xFFF,
+        0x8000 | ((rand >> 48) & 0x3FFF),
+        rand & 0xFFFF_FFFF_FFFF,
+    )
 
 
 def _message_text(message: Any) -> str | None:

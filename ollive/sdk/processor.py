@@ -90,6 +90,7 @@ class BatchProcessor:
         self._started = False
         self._pid = os.getpid()
         self._popped = 0
+        self._markers = 0  # flush markers in the queue (not events)
         self._dropped = 0
         self._sent = 0
         self._failed = 0
@@ -123,7 +124,7 @@ class BatchProcessor:
         after a failed attempt; ``dropped`` lost to a full queue or after shutdown;
         ``internal_errors`` instrumentation failures that were swallowed.
         """
-        queued = sum(1 for item in list(self._queue) if not isinstance(item, _Marker))
+        queued = max(len(self._queue) - self._markers, 0)
         return {
             "enqueued": self._popped + queued,
             "queued": queued,
@@ -139,6 +140,8 @@ class BatchProcessor:
         if self._closed or not self._started:
             return not self._queue
         marker = _Marker()
+        with self._lock:
+            self._markers += 1
         self._queue.append(marker)
         self._wake.set()
         return marker.done.wait(timeout_s)
@@ -199,6 +202,8 @@ class BatchProcessor:
         while queue:
             item = queue.popleft()
             if isinstance(item, _Marker):
+                with self._lock:
+                    self._markers -= 1
                 self._send(batch)
                 batch, size = [], 0
                 item.done.set()

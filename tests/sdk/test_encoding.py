@@ -84,3 +84,22 @@ def test_every_event_passes_the_contract(
             assert preview is None or len(preview) <= MAX_PREVIEW_CHARS
             raw = event.get(field)
             assert raw is None or len(raw) <= MAX_PREVIEW_CHARS  # cut by the SDK, not by ingest
+
+
+def test_request_ids_are_uuid7_with_the_ids_module_layout() -> None:
+    import random
+    import uuid
+
+    from ollive._ids import uuid7_from_ms
+    from ollive.sdk._render import uuid7_str
+
+    state = random.getstate()
+    try:
+        for ms in (0, 1_700_000_000_123, 2**48 - 1):
+            random.seed(ms)
+            ours = uuid7_str(ms)
+            random.seed(ms)
+            assert ours == str(uuid7_from_ms(ms, random.getrandbits(74)))
+            assert uuid.UUID(ours).version == 7
+    finally:
+        random.setstate(state)
