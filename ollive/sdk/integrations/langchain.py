@@ -33,7 +33,8 @@ from langchain_core.callbacks import BaseCallbackHandler
 from ollive.sdk import api
 from ollive.sdk._context import current_scope, current_span, is_sampled, new_span_id, new_trace_id
 from ollive.sdk._shapes import absorb_response, absorb_usage, get
-from ollive.sdk.spans import InferenceSpan, ToolSpan, _Span
+from ollive.sdk._span import Span as _Span
+from ollive.sdk.spans import InferenceSpan, ToolSpan
 
 __all__ = ["CallbackHandler"]
 
