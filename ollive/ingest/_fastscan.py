@@ -46,6 +46,7 @@ class WindowSpec:
     gate matches (one shared scan instead of one per seed). ``spans_whitespace``: matches
     may cross spaces (cards, phones). ``min_digits``: digits the window must hold.
     ``context_chars``: characters before a match that the recognizer reads.
+    ``min_chars``: the shortest seed occurrence; shorter gate matches are skipped.
     ``accept(recognizer, text, seed_match)``: optional; ``False`` only when the recognizer
     itself would drop that match (its own validation), so the window is not needed.
     Seeds with ``accept`` must be the recognizer's own patterns, which is what makes
@@ -58,6 +59,7 @@ class WindowSpec:
     context_chars: int = 0
     ignore_case: bool = False
     gate: str | None = None
+    min_chars: int = 0
     accept: Callable[[Any, str, re.Match[str]], bool] | None = None
 
 
@@ -194,6 +196,7 @@ class WindowedAnalyzer:
         self.analyzer = analyzer
         self.nlp_is_blank = nlp_is_blank
         self._regexes: dict[tuple[str, bool], re.Pattern[str]] = {}
+        self._entities: dict[tuple[str, ...], list[str]] = {}
         self._plans: dict[tuple[str, ...] | None, list[tuple[Any, WindowSpec | str | None]]] = {}
 
     def _plan(self, entities: Sequence[str] | None) -> list[tuple[Any, WindowSpec | str | None]]:
@@ -231,13 +234,13 @@ class WindowedAnalyzer:
         key = (spec.seeds, spec.ignore_case, spec.gate)
         matches = memo.get(key)
         if matches is None:
-            regions: list[tuple[int, int]] | None = [(0, len(text))]
+            regions: list[tuple[int, int, int]] | None = [(0, len(text), len(text))]
             if spec.gate:
                 regions = memo.get(spec.gate)
                 if regions is None:
                     n = len(text)  # widen by the chars seed lookarounds read (prefix, 2 after)
                     regions = [
-                        (max(0, m.start() - 1), min(n, m.end() + 2))
+                        (max(0, m.start() - 1), min(n, m.end() + 2), m.end() - m.start())
                         for m in self._compiled(spec.gate, False).finditer(text)
                     ]
                     memo[spec.gate] = regions
@@ -245,8 +248,9 @@ class WindowedAnalyzer:
             matches = []
             for seed in spec.seeds:
                 regex = self._compiled(seed, spec.ignore_case)
-                for lo, hi in regions:
-                    matches.extend(regex.finditer(text, lo, hi))
+                for lo, hi, size in regions:
+                    if size >= spec.min_chars:
+                        matches.extend(regex.finditer(text, lo, hi))
             memo[key] = matches
         if spec.accept is None:
             return [m.start() for m in matches]
@@ -259,7 +263,12 @@ class WindowedAnalyzer:
         from presidio_analyzer import EntityRecognizer, RecognizerResult
 
         plan = self._plan(entities)
-        all_entities = list(entities) if entities else self.analyzer.get_supported_entities("en")
+        all_entities = self._entities.get(plan_key := tuple(entities or ()))
+        if all_entities is None:
+            all_entities = (
+                list(entities) if entities else self.analyzer.get_supported_entities("en")
+            )
+            self._entities[plan_key] = all_entities
         memo: dict[Any, Any] = {}
         results: list[Any] = []
         whole_text: list[Any] = []
@@ -283,6 +292,8 @@ class WindowedAnalyzer:
                     results.append(self._tag(r, rec, RecognizerResult))
         if whole_text or not self.nlp_is_blank:
             results = self._whole_text(text, whole_text, results, all_entities)
+        if not results:
+            return results
         results = EntityRecognizer.remove_duplicates(results)
         threshold = (
             self.analyzer.default_score_threshold if score_threshold is None else score_threshold

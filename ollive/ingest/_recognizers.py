@@ -118,6 +118,7 @@ class StrictPhoneRecognizer(PhoneRecognizer):  # type: ignore[misc]
         spans_whitespace=True,
         context_chars=_PHONE_CONTEXT_CHARS,
         gate=DIGIT_ISLAND,
+        min_chars=7,
         accept=lambda rec, text, m: (
             rec._is_candidate(text, m) and rec.region_of(m.group()) is not None
         ),
@@ -180,6 +181,7 @@ class BrandCreditCardRecognizer(CreditCardRecognizer):  # type: ignore[misc]
         tuple(p.regex for p in PATTERNS),
         spans_whitespace=True,
         gate=DIGIT_ISLAND,
+        min_chars=15,
         context_chars=32,
         accept=lambda rec, text, m: rec._keeps(text, m.start(), m.end()),
     )
@@ -218,6 +220,7 @@ class ContextSsnRecognizer(UsSsnRecognizer):  # type: ignore[misc]
         spans_whitespace=True,
         context_chars=40,
         gate=DIGIT_ISLAND,
+        min_chars=9,
         accept=lambda rec, text, m: rec._keeps(text, m.start(), m.end()),
     )
 

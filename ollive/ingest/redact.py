@@ -243,7 +243,7 @@ class Redactor:
             raise TypeError(f"expected str, got {type(text).__name__}")
         if not text:
             return RedactionResult("", ())
-        clean = _SURROGATES.sub("\ufffd", text)  # same length: spans stay valid
+        clean = text if text.isascii() else _SURROGATES.sub("\ufffd", text)  # same length
         engines = self._engines.get(policy.recognizers) or self._add_engines(policy.recognizers)
         entities = list(policy.entities) if policy.entities is not None else None
         if self.fast:
