@@ -14,9 +14,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-import httpx
 from pydantic import ValidationError
 
 from ollive.config import Settings
@@ -34,6 +33,9 @@ from ollive.sdk._wrappers import wrap
 from ollive.sdk.exporter import HttpExporter
 from ollive.sdk.processor import BatchProcessor, Redactor
 from ollive.sdk.spans import NOOP_SPAN, InferenceSpan, NoopSpan, ToolSpan
+
+if TYPE_CHECKING:  # pragma: no cover
+    import httpx
 
 __all__ = [
     "Runtime",

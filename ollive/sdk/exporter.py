@@ -18,9 +18,11 @@ import random
 import socket
 import threading
 import time
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-import httpx
+if TYPE_CHECKING:  # pragma: no cover
+    import httpx
+
 
 __all__ = ["ExportResult", "HttpExporter"]
 
@@ -112,6 +114,8 @@ class HttpExporter:
 
     # --- internals ------------------------------------------------------------------------
     def _http(self) -> httpx.Client:
+        import httpx  # here, not at import time: httpx pulls in its CLI (click, rich)
+
         client = self._client
         if client is None:
             # TCP_NODELAY: h11 writes headers and body separately; with Nagle's algorithm
@@ -127,6 +131,8 @@ class HttpExporter:
         return gzip.compress(raw, compresslevel=self._compress_level, mtime=0)
 
     def _export(self, events: list[bytes]) -> ExportResult:
+        import httpx
+
         body = self._body(events)
         retried = 0
         attempt = 0
@@ -186,7 +192,7 @@ class HttpExporter:
             return time.monotonic() >= self._deadline
         return False
 
-    def _accepted(self, response: httpx.Response, count: int, retried: int) -> ExportResult:
+    def _accepted(self, response: Any, count: int, retried: int) -> ExportResult:
         try:
             answer = response.json()
             rejected = answer.get("rejected") or []

@@ -183,3 +183,21 @@ def test_pending_events_are_flushed_at_exit(ingest: IngestServer) -> None:
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "300"
     assert len(ingest.of_type("inference")) == 300
+
+
+@pytest.mark.slow
+def test_exit_with_ingest_down_gives_up_at_the_deadline() -> None:
+    script = textwrap.dedent(
+        f"""
+        import ollive
+        ollive.init(endpoint="http://127.0.0.1:{closed_port()}/v1", max_retries=1000,
+                    retry_backoff_s=0.05, shutdown_timeout_s=0.5)
+        for i in range(100):
+            with ollive.inference("openai", "m"):
+                pass
+        print("done")
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "done"
