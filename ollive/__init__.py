@@ -50,6 +50,19 @@ from ollive.sdk import (  # noqa: E402
     tool,
 )
 
+_LAZY_SUBMODULES = frozenset({"events", "pricing", "config", "errors", "store", "insights", "ui", "chat", "demo", "ingest", "integrations"})
+
+
+def __getattr__(name: str) -> object:
+    """``ollive.insights``, ``ollive.ui`` ... are imported on first use, so that importing
+    ``ollive`` in an application stays light (no Ray, chDB, Presidio, Ibis or Panel)."""
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"ollive.{name}")
+    raise AttributeError(f"module 'ollive' has no attribute {name!r}")
+
+
 __all__ = ["__version__", "connect"]
 __all__ += [
     "LoggingHandler",

@@ -38,6 +38,96 @@ def emit_figures(figures: dict[str, Any]) -> None:
 
 # --- commands are registered below, one section per package --------------------------
 
+# --- insights and ui: dashboard, bench insights -----------------------------------------
+
+
+@app.command("dashboard")
+def dashboard_command(
+    port: int | None = typer.Option(None, "--port", help="Port (default: OLLIVE_DASHBOARD_PORT, 5006)."),
+    warehouse: str | None = typer.Option(None, "--warehouse", help="Warehouse URL (default: resolved)."),
+    address: str = typer.Option("127.0.0.1", "--address", help="Interface to listen on."),
+    project: str | None = typer.Option(None, "--project", help="Only this project (default: all)."),
+    refresh_s: float = typer.Option(60.0, "--refresh", help="Seconds between refreshes (0: off)."),
+) -> None:
+    """Serve the Panel dashboard (basic auth when OLLIVE_DASHBOARD_AUTH=user:password)."""
+    from ollive.ui.serve import serve_dashboard
+
+    settings = get_settings()
+    typer.echo(f"Ollive dashboard on http://{address}:{port or settings.dashboard_port}/")
+    serve_dashboard(warehouse, port=port or settings.dashboard_port, address=address,
+                    auth=settings.dashboard_auth, project=project, refresh_s=refresh_s)  # fmt: skip
+
+
+@bench_app.command("insights")
+def bench_insights_command(
+    events: int = typer.Option(10_000_000, "--events", "-n", help="Synthetic events to seed."),
+    repeats: int = typer.Option(20, "--repeats", help="Runs per insight function."),
+    warehouse: str | None = typer.Option(None, "--warehouse", help="chDB URL (default: a fresh temp dir)."),
+) -> None:
+    """p50/p95 latency of every insight function and of a full dashboard refresh."""
+    from ollive.ui._bench import run_insights_bench
+
+    figures = run_insights_bench(events, repeats=repeats, warehouse_url=warehouse, echo=typer.echo)
+    emit_figures(figures)
+
+# --- ingest: ingest, dlq, bench ingest ------------------------------------------------
+dlq_app = typer.Typer(help="The writers' dead-letter queue (spooled Arrow batches).")
+app.add_typer(dlq_app, name="dlq")
+
+
+@app.command("ingest")
+def ingest_command(
+    port: int | None = typer.Option(None, help="HTTP port (default OLLIVE_INGEST_PORT)."),
+) -> None:
+    """Start the ingest app alone on the embedded default (Ray, Valkey, chDB); Ctrl-C stops it."""
+    from serve.local import serve_forever
+
+    serve_forever(get_settings(), port)
+
+
+@dlq_app.command("list")
+def dlq_list() -> None:
+    """Spooled batches waiting for the warehouse, per writer."""
+    from ollive.ingest import spools_under
+
+    for spool in spools_under(get_settings().spool_dir):
+        for entry in spool.entries():
+            name = spool.directory.name
+            typer.echo(f"{name}\t{entry.table}\t{entry.token}\t{entry.age_s:.0f}s\t{entry.path}")
+
+
+@dlq_app.command("replay")
+def dlq_replay() -> None:
+    """Insert every spooled batch (same idempotency token: never stored twice)."""
+    from ollive.ingest import replay_spool, spools_under
+    from ollive.store import open_warehouse
+
+    warehouse = open_warehouse()
+    for spool in spools_under(get_settings().spool_dir):
+        report = replay_spool(spool, warehouse.insert_arrow)
+        done = f"{report.files} files, {report.rows} rows replayed, {report.left} left"
+        typer.echo(f"{spool.directory.name}: {done}")
+        if report.error:
+            typer.echo(f"  stopped: {report.error}", err=True)
+            raise typer.Exit(1)
+
+
+@bench_app.command("ingest")
+def bench_ingest(
+    url: str | None = typer.Option(
+        None, help="A running ingest (default: start one on the embedded default)."
+    ),
+    events: int = typer.Option(200_000, min=1, help="Events to send."),
+    concurrency: int = typer.Option(8, min=1, help="Concurrent HTTP requests."),
+    batch_size: int = typer.Option(1000, min=1, help="Events per gzip body."),
+    api_key: str | None = typer.Option(None, help="Bearer key (default: ollive-demo)."),
+) -> None:
+    """End-to-end ingest throughput: acknowledged, then counted in the warehouse."""
+    from serve.bench import run_ingest_bench
+
+    emit_figures(run_ingest_bench(get_settings(), url, events, concurrency, batch_size, api_key))
+
+
 # --- demo: traffic ------------------------------------------------------------------------
 
 
@@ -96,6 +186,52 @@ def bench_sdk_command(
     figures = run_sdk_bench(calls=calls, events=events, with_langfuse=langfuse)
     typer.echo(render_table(figures))
     emit_figures(figures)
+
+
+# --- platform: up, down, status, demo --------------------------------------------------
+
+
+@app.command("up")
+def up_command(
+    dashboard: bool = typer.Option(True, help="Serve the dashboard."),
+    chat: bool = typer.Option(True, help="Deploy the demo chatbot."),
+    alerts: bool = typer.Option(True, help="Run the alert evaluator."),
+) -> None:
+    """Start the platform (Ray, Valkey, warehouse, ingest, chatbot, dashboard, alerts) and
+    supervise it until Ctrl-C or `ollive down`; the data is kept."""
+    from ollive import _platform_cli
+
+    _platform_cli.up(get_settings(), dashboard=dashboard, chat=chat, alerts=alerts)
+
+
+@app.command("down")
+def down_command(timeout_s: float = typer.Option(120.0, help="How long to wait for a clean stop.")) -> None:
+    """Stop the running platform cleanly (writers drained); the data is kept."""
+    from ollive import _platform_cli
+
+    _platform_cli.down(get_settings(), timeout_s)
+
+
+@app.command("status")
+def status_command(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Each part's health and the warehouse's event counts."""
+    from ollive import _platform_cli
+
+    _platform_cli.status(get_settings(), as_json)
+
+
+@app.command("demo")
+def demo_command(
+    traffic_s: float = typer.Option(30.0, "--traffic-seconds", help="Chat traffic to send first."),
+    rate: float = typer.Option(2.0, "--rate", help="Chat turns per second during the demo traffic."),
+    history: int = typer.Option(200_000, "--history", help="Synthetic history to seed into an empty warehouse."),
+    exit_after: bool = typer.Option(False, "--exit", help="Stop after the traffic instead of serving on."),
+) -> None:
+    """The README's first command: `ollive up`, a history of synthetic telemetry, live chat
+    traffic, then the URLs of the chatbot, the dashboard and the notebooks."""
+    from ollive import _platform_cli
+
+    _platform_cli.demo(get_settings(), traffic_s=traffic_s, rate=rate, history=history, exit_after=exit_after)
 
 
 # --- foundation: schema, migrate, seed, warehouse bench ---------------------------------
@@ -160,22 +296,6 @@ def seed_command(
     report = seed_warehouse(wh, events=events, days=days, seed=seed, project=project, progress=True)
     typer.echo(f"inserted {report.total:,} rows in {report.seconds:.1f} s ({report.total / max(report.seconds, 1e-9):,.0f} rows/s)")
     print_summary(wh, project=project, report=report)
-
-
-@app.command("demo")
-def demo_command(
-    events: int = typer.Option(1_000_000, "--events", "-n", help="Synthetic history to seed when empty."),
-) -> None:
-    """The README's first command: the embedded warehouse, seeded, summarised."""
-    from ollive.demo.summary import print_summary
-    from ollive.demo.synth import seed_warehouse
-    from ollive.store import open_warehouse
-
-    wh = open_warehouse(None, get_settings())
-    if not wh.scalar("SELECT count() FROM inference_logs WHERE project = 'demo'"):
-        typer.echo(f"seeding {events:,} synthetic events into {wh.url}")
-        seed_warehouse(wh, events=events, progress=True)
-    print_summary(wh, project="demo")
 
 
 @bench_app.command("warehouse")

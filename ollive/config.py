@@ -92,6 +92,11 @@ class Settings(BaseSettings):
     dashboard_port: int = Field(5006, description="Port of `ollive dashboard`.")
     dashboard_auth: str | None = Field(None, description="user:password for the dashboard.")
     chat_model: str = Field("demo", description="demo, or openai:<model> (OPENAI_BASE_URL honoured).")
+    alert_webhook_url: str | None = Field(
+        None, description="Slack-compatible webhook for alerts; unset: firings go to OLLIVE_HOME/alerts.log."
+    )
+    alert_rules_file: Path | None = Field(None, description="Alert rules (TOML/YAML/JSON); unset: defaults.")
+    alert_interval_s: float = Field(60.0, gt=0, description="How often the alert evaluator runs.")
     chat_replicas: int = Field(1, ge=1, description="Chatbot replicas on Serve.")
     chat_service: str = Field("demo-chatbot", description="Service name of the chatbot's own events.")
     chat_seed: int = Field(0, description="Seed of the demo model (same seed, same answers).")

@@ -29,13 +29,19 @@ class AlertActor:
         interval_s: float = 60.0,
         project: str | None = None,
         repeat_after_s: float = 3600.0,
+        log_path: str | None = None,
     ) -> None:
         from ollive.insights.alerts import AlertRule, WebhookNotifier
         from ollive.store import connect
 
         self._con = connect(warehouse_url, project=project)
         self._rules = [AlertRule(**r) for r in rules]
-        self._notifier = WebhookNotifier(webhook_url, repeat_after_s=repeat_after_s)
+        if webhook_url:
+            self._notifier: Any = WebhookNotifier(webhook_url, repeat_after_s=repeat_after_s)
+        else:  # no webhook configured: firings are appended to a JSON-lines file
+            from ollive.insights.notify import FileNotifier
+
+            self._notifier = FileNotifier(log_path or "alerts.log", repeat_after_s=repeat_after_s)
         self._interval_s = interval_s
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

@@ -1,0 +1,44 @@
+"""The top-level public face of `ollive`, pinned; and importing it stays light."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import ollive
+
+EXPECTED = {
+    "LoggingHandler",
+    "__version__",
+    "connect",
+    "conversation",
+    "current_inference",
+    "flush",
+    "inference",
+    "init",
+    "score",
+    "shutdown",
+    "stats",
+    "tool",
+}
+
+
+def test_top_level_all_is_pinned() -> None:
+    assert set(ollive.__all__) == EXPECTED
+    for name in ollive.__all__:
+        assert getattr(ollive, name) is not None
+
+
+def test_import_is_light() -> None:
+    code = (
+        "import sys, ollive\n"
+        "heavy = {'ray', 'chdb', 'presidio_analyzer', 'ibis', 'panel', 'pyarrow', 'langchain_core', 'openai', 'pandas'}\n"
+        "print(sorted(heavy & set(sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_submodules_load_on_first_use() -> None:
+    assert ollive.events.SCHEMA_VERSION == "1.0"
+    assert callable(ollive.store.connect)
