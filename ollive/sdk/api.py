@@ -68,6 +68,7 @@ class Runtime:
 _runtime: Runtime | None = None
 _init_lock = threading.Lock()
 _atexit_registered = False
+_shutdown_timeout_s = 5.0  # the deadline of the flush at interpreter exit
 _ZERO_STATS = dict.fromkeys(
     ("enqueued", "queued", "sent", "failed", "retried", "dropped", "internal_errors"), 0
 )
@@ -102,7 +103,7 @@ def init(
     Calling ``init`` again flushes and replaces the previous setup. Pending events are
     flushed at interpreter exit, within ``shutdown_timeout_s``.
     """
-    global _runtime, _atexit_registered
+    global _runtime, _atexit_registered, _shutdown_timeout_s
     try:
         s = settings or Settings()  # type: ignore[call-arg]  # values come from the environment
     except ValidationError as exc:
@@ -132,15 +133,11 @@ def init(
         )
         rate = s.sample_rate if sample_rate is None else min(max(sample_rate, 0.0), 1.0)
         _runtime = Runtime(processor, service or s.service, rate)
-        global _shutdown_timeout_s
         _shutdown_timeout_s = shutdown_timeout_s
         if not _atexit_registered:
             atexit.register(_at_exit)
             _atexit_registered = True
         return True
-
-
-_shutdown_timeout_s = 5.0
 
 
 def _at_exit() -> None:

@@ -2,8 +2,8 @@
 
 On the caller's thread :meth:`BatchProcessor.on_end` only appends to a deque, so it never
 blocks and never raises. The worker wakes every ``flush_interval_s`` (or as soon as a batch
-is full, or on ``flush``), renders each queued item into an event dict, applies the optional
-redaction hook, encodes it as JSON and hands batches (by count and by bytes) to the exporter.
+is full, or on ``flush``), renders each queued item as JSON (through the optional redaction
+hook when there is one) and hands batches (by count and by bytes) to the exporter.
 
 Overflow policy: when ``max_queue_size`` items are waiting, new items are dropped and counted
 (``dropped``); what is already queued is kept. After ``fork`` the child gets an empty queue,
@@ -88,7 +88,6 @@ class BatchProcessor:
         self._stopping = False
         self._worker: threading.Thread | None = None
         self._started = False
-        self._pid = os.getpid()
         self._popped = 0
         self._markers = 0  # flush markers in the queue (not events)
         self._dropped = 0
@@ -121,8 +120,9 @@ class BatchProcessor:
 
         ``enqueued`` accepted into the queue; ``queued`` waiting now; ``sent`` accepted by
         ingest (duplicates included); ``failed`` refused or given up on; ``retried`` re-sent
-        after a failed attempt; ``dropped`` lost to a full queue or after shutdown;
-        ``internal_errors`` instrumentation failures that were swallowed.
+        after a failed attempt; ``dropped`` lost to a full queue, dropped by the redaction
+        hook, or left at a shutdown deadline; ``internal_errors`` instrumentation failures
+        that were swallowed.
         """
         queued = max(len(self._queue) - self._markers, 0)
         return {
@@ -227,7 +227,11 @@ class BatchProcessor:
             if self._redact is None:
                 return item.to_json(self.service).encode("utf-8", "replace")
             event = self._redact(item.to_event(self.service))
-            return None if event is None else _render.dumps(event).encode("utf-8", "replace")
+            if event is None:
+                with self._lock:
+                    self._dropped += 1
+                return None
+            return _render.dumps(event).encode("utf-8", "replace")
         except Exception as exc:
             with self._lock:
                 self._failed += 1
