@@ -25,6 +25,19 @@ __all__ = ["InferenceSpan", "NoopSpan", "ToolSpan"]
 
 _perf = time.perf_counter
 _q = _render.quote
+_model_fragments: dict[tuple[str, str], str] = {}
+
+
+def _model_json(provider: Any, model: Any) -> str:
+    """``,"provider":…,"model":…`` as JSON text, cached: a service uses few models."""
+    key = (str(provider), str(model))
+    text = _model_fragments.get(key)
+    if text is None:
+        if len(_model_fragments) >= 1_024:
+            _model_fragments.clear()
+        text = f',"provider":{_q(_render.name(key[0]))},"model":{_q(_render.name(key[1]))}'
+        _model_fragments[key] = text
+    return text
 
 
 class InferenceSpan(_Span):
@@ -137,7 +150,7 @@ class InferenceSpan(_Span):
         total = self.total_tokens
         total = prompt + completion if total is None else max(int(total), prompt + completion)
         parts.append(
-            f',"provider":{_q(_render.name(self.provider))},"model":{_q(_render.name(self.model))}'
+            f"{_model_json(self.provider, self.model)}"
             f',"prompt_tokens":{prompt},"completion_tokens":{completion},"total_tokens":{total}'
         )
         if self.stream:
