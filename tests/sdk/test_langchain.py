@@ -264,3 +264,21 @@ def test_handler_is_a_noop_before_init() -> None:
         {"messages": [HumanMessage("a")]}, config={"callbacks": [CallbackHandler()]}
     )
     assert result["messages"][-1].content == "The answer is 42 for a."
+
+
+def test_ollive_tools_after_a_graph_run_link_to_its_last_inference(sdk: IngestServer) -> None:
+    @ollive.tool
+    def notify(text: str) -> str:
+        return "sent"
+
+    with ollive.conversation("c-mixed"):
+        build_graph(ScriptedChatModel()).invoke(
+            {"messages": [HumanMessage("mixed")]}, config={"callbacks": [CallbackHandler()]}
+        )
+        notify("done")
+    inferences, tools = events_of(sdk)
+    final = next(e for e in inferences if e["finish_reason"] == "stop")
+    ours = next(t for t in tools if t["tool_name"] == "notify")
+    assert ours["parent_request_id"] == final["request_id"]
+    assert {e["conversation_id"] for e in [*inferences, *tools]} == {"c-mixed"}
+    assert len({e["trace_id"] for e in [*inferences, *tools]}) == 1

@@ -14,6 +14,8 @@
   same root run);
 - one trace per root run (a graph invocation), nested under the current ``ollive`` span if
   there is one; chains are not events but keep the parent links of what runs inside them;
+- a run started inside ``ollive.conversation`` belongs to it: its inferences become the
+  scope's latest inference, so ``@ollive.tool`` functions called afterwards link to them;
 - conversation ids from the run's metadata (``conversation_id`` or LangGraph's
   ``thread_id``, ``session_id``, ``user_id``), else the handler's arguments, else the current
   ``ollive.conversation``.
@@ -31,7 +33,14 @@ from uuid import UUID
 from langchain_core.callbacks import BaseCallbackHandler
 
 from ollive.sdk import api
-from ollive.sdk._context import current_scope, current_span, is_sampled, new_span_id, new_trace_id
+from ollive.sdk._context import (
+    Scope,
+    current_scope,
+    current_span,
+    is_sampled,
+    new_span_id,
+    new_trace_id,
+)
 from ollive.sdk._shapes import absorb_response, absorb_usage, get
 from ollive.sdk._span import Span as _Span
 from ollive.sdk.spans import InferenceSpan, ToolSpan
@@ -47,12 +56,16 @@ class _Root:
         "conversation_id",
         "last_inference",
         "sampled",
+        "scope",
         "session_id",
         "trace_id",
         "user_id",
     )
 
-    def __init__(self, trace_id: str, sampled: bool, ids: tuple[Any, Any, Any]) -> None:
+    def __init__(
+        self, trace_id: str, sampled: bool, ids: tuple[Any, Any, Any], scope: Scope | None = None
+    ) -> None:
+        self.scope = scope  # the ollive.conversation the run started in, if any
         self.trace_id = trace_id
         self.sampled = sampled
         self.conversation_id, self.session_id, self.user_id = ids
@@ -131,7 +144,10 @@ class CallbackHandler(BaseCallbackHandler):
                 strict=True,
             )
         )
-        return _Run(_Root(trace_id, sampled, ids), run_id, None, parent_span_id)  # type: ignore[arg-type]
+        if scope is None and outer is not None:
+            scope = outer._scope
+        root = _Root(trace_id, sampled, ids, scope)  # type: ignore[arg-type]
+        return _Run(root, run_id, None, parent_span_id)
 
     def _close(self, run_id: UUID) -> _Run | None:
         return self._runs.pop(run_id, None)
@@ -149,6 +165,9 @@ class CallbackHandler(BaseCallbackHandler):
         )
         span.started_at = time.time()
         span._t0 = time.perf_counter()
+        if isinstance(span, InferenceSpan):
+            # so @ollive.tool functions called later in the same conversation link to it
+            span._scope = root.scope
         run.span = span
 
     def _end(self, run_id: UUID, exc: BaseException | None = None, result: Any = None) -> None:
