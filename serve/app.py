@@ -36,6 +36,9 @@ class IngestArgs(BaseModel):
     redaction: bool = Field(
         True, description="Redact PII (Presidio); off only for tests of other parts."
     )
+    api_keys: dict[str, str] | None = Field(
+        None, description="API key -> project (default: the embedded `ollive-demo` -> `demo`)."
+    )
     settings: dict[str, Any] = Field(
         default_factory=dict, description="Settings overrides (field: value)."
     )
@@ -65,4 +68,6 @@ def build_app(args: IngestArgs | dict[str, Any]) -> Application:
     else:
         options["num_replicas"] = args.replicas or settings.ingest_replicas
     deployment = IngestAPI.options(**options)  # type: ignore[attr-defined]
-    return deployment.bind(settings.model_dump_json(), writers, redis_url, args.redaction)
+    return deployment.bind(
+        settings.model_dump_json(), writers, redis_url, args.redaction, args.api_keys
+    )

