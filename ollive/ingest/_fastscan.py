@@ -46,6 +46,7 @@ class WindowSpec:
     gate matches (one shared scan instead of one per seed). ``spans_whitespace``: matches
     may cross spaces (cards, phones). ``min_digits``: digits the window must hold.
     ``context_chars``: characters before a match that the recognizer reads.
+    ``open_seeds``: more seeds, always searched in the whole text (not gated).
     ``min_chars``: the shortest seed occurrence; shorter gate matches are skipped.
     ``accept(recognizer, text, seed_match)``: optional; ``False`` only when the recognizer
     itself would drop that match (its own validation), so the window is not needed.
@@ -59,6 +60,7 @@ class WindowSpec:
     context_chars: int = 0
     ignore_case: bool = False
     gate: str | None = None
+    open_seeds: tuple[str, ...] = ()
     min_chars: int = 0
     accept: Callable[[Any, str, re.Match[str]], bool] | None = None
 
@@ -212,7 +214,7 @@ class WindowedAnalyzer:
             for rec in recognizers:
                 spec = spec_for(rec, self.nlp_is_blank)
                 if isinstance(spec, WindowSpec):
-                    for seed in spec.seeds:
+                    for seed in spec.seeds + spec.open_seeds:
                         self._compiled(seed, spec.ignore_case)
                     if spec.gate:
                         self._compiled(spec.gate, False)
@@ -231,7 +233,7 @@ class WindowedAnalyzer:
         self, text: str, rec: Any, spec: WindowSpec, memo: dict[Any, Any]
     ) -> list[int]:
         """Start offsets of the seed occurrences that need a window."""
-        key = (spec.seeds, spec.ignore_case, spec.gate)
+        key = (spec.seeds, spec.open_seeds, spec.ignore_case, spec.gate)
         matches = memo.get(key)
         if matches is None:
             regions: list[tuple[int, int, int]] | None = [(0, len(text), len(text))]
@@ -251,6 +253,8 @@ class WindowedAnalyzer:
                 for lo, hi, size in regions:
                     if size >= spec.min_chars:
                         matches.extend(regex.finditer(text, lo, hi))
+            for seed in spec.open_seeds:
+                matches.extend(self._compiled(seed, spec.ignore_case).finditer(text))
             memo[key] = matches
         if spec.accept is None:
             return [m.start() for m in matches]

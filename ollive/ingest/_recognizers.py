@@ -42,7 +42,6 @@ from presidio_analyzer.predefined_recognizers import (
 from ollive.ingest._fastscan import DIGIT_ISLAND, WindowSpec
 
 __all__ = [
-    "DEFAULT_ENTITIES",
     "BrandCreditCardRecognizer",
     "CodeAwareUrlRecognizer",
     "ContextSsnRecognizer",
@@ -50,17 +49,6 @@ __all__ = [
     "ValidatedIpRecognizer",
     "tuned_recognizers",
 ]
-
-DEFAULT_ENTITIES: tuple[str, ...] = (
-    "EMAIL_ADDRESS",
-    "PHONE_NUMBER",
-    "CREDIT_CARD",
-    "IBAN_CODE",
-    "IP_ADDRESS",
-    "US_SSN",
-    "URL",
-    "CRYPTO",
-)
 
 _TLDS = (
     "com|org|net|edu|gov|mil|int|io|ai|dev|app|co|us|uk|de|fr|nl|es|it|ca|au|in|br|jp|cn|ch|se|"
@@ -249,7 +237,12 @@ class ContextSsnRecognizer(UsSsnRecognizer):  # type: ignore[misc]
 class ValidatedIpRecognizer(IpRecognizer):  # type: ignore[misc]
     """Presidio's IPv4/IPv6 patterns, kept only when ``ipaddress`` parses them as real addresses."""
 
-    FAST_SPEC = WindowSpec((r"\d\.\d{1,3}\.\d{1,3}\.\d", "::", ":" + "[0-9a-fA-F]{1,4}:" * 6))
+    FAST_SPEC = WindowSpec(
+        (r"\d\.\d{1,3}\.\d{1,3}\.\d",),  # IPv4: inside a digit island of 7+ chars
+        gate=DIGIT_ISLAND,
+        min_chars=7,
+        open_seeds=("::", ":" + "[0-9a-fA-F]{1,4}:" * 6),  # IPv6: "::" or eight groups
+    )
 
     def __init__(self) -> None:
         super().__init__(patterns=[p for p in IpRecognizer.PATTERNS if p.regex != "::"])

@@ -90,6 +90,10 @@ def _default_entities() -> tuple[str, ...]:
         "US_SSN",
         "URL",
         "CRYPTO",
+        # from spaCy NER when a model is installed; never found with the blank pipeline
+        "PERSON",
+        "LOCATION",
+        "NRP",
     )
 
 
@@ -145,7 +149,8 @@ class RedactionPolicy:
 
 
 DEFAULT_POLICY = RedactionPolicy()
-"""Eight pattern entities, tuned recognizers, every value replaced by ``<ENTITY_TYPE>``."""
+"""Eight pattern entities with tuned recognizers (plus PERSON, LOCATION, NRP when a spaCy NER
+model is installed), every value replaced by ``<ENTITY_TYPE>``."""
 
 
 class _Engines:
