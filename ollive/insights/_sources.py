@@ -8,6 +8,7 @@ which takes the parametric function name as a constant string chosen here, never
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -82,6 +83,17 @@ def truncate(ts: ir.TimestampValue, seconds: int) -> ir.TimestampValue:
     return bucketed.cast(dt.Timestamp(timezone="UTC"))
 
 
+_tables: weakref.WeakKeyDictionary[Any, dict[str, ir.Table]] = weakref.WeakKeyDictionary()
+
+
+def cached_table(con: Any, name: str) -> ir.Table:
+    """``con.table(name)``, cached per connection (saves a schema query per insight)."""
+    cached = _tables.setdefault(con, {})
+    if name not in cached:
+        cached[name] = con.table(name)
+    return cached[name]
+
+
 def can_use_aggregates(
     bucket_s: int | None, filters: Filters, dims: tuple[str, ...], mv_dims: tuple[str, ...]
 ) -> bool:
@@ -125,9 +137,9 @@ def inference_source(
         if dim not in DIMENSIONS:
             raise ConfigError(f"cannot group by {dim!r}; dimensions are {sorted(DIMENSIONS)}")
     if not force_raw and can_use_aggregates(bucket_s, filters, dims, _INFERENCE_MV_DIMS):
-        table = filters.apply(con.table("inference_stats_5m"), "bucket", con.project)
+        table = filters.apply(cached_table(con, "inference_stats_5m"), "bucket", con.project)
         return Source(table, "bucket", True)
-    table = filters.apply(con.table("inference_logs"), "started_at", con.project)
+    table = filters.apply(cached_table(con, "inference_logs"), "started_at", con.project)
     return Source(table, "started_at", False)
 
 
@@ -135,14 +147,14 @@ def tool_source(con: Any, filters: Filters, bucket_s: int | None, dims: tuple[st
     """Tool executions (raw) or their 5-minute states; provider/model filters do not apply."""
     if can_use_aggregates(bucket_s, filters, dims, _TOOL_MV_DIMS):
         table = filters.apply(
-            con.table("tool_stats_5m"),
+            cached_table(con, "tool_stats_5m"),
             "bucket",
             con.project,
             ignore=("provider", "model", "user_id"),
         )
         return Source(table, "bucket", True)
     table = filters.apply(
-        con.table("tool_executions"), "started_at", con.project, ignore=("provider", "model")
+        cached_table(con, "tool_executions"), "started_at", con.project, ignore=("provider", "model")
     )
     return Source(table, "started_at", False)
 

@@ -15,6 +15,7 @@ A bucket is anomalous when its score passes ``threshold`` in the metric's bad di
 
 from __future__ import annotations
 
+import warnings
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -202,20 +203,27 @@ def seasonal_scores(
     same kind, weekday or weekend, when ``weekly``). Points with fewer than
     ``min_history`` such earlier values are not scored (NaN)."""
     index = pd.DatetimeIndex(values.index)
-    slots = np.asarray(index.hour * 60 + index.minute)
-    weekend = np.asarray(index.day_of_week >= 5)
-    v = values.to_numpy(dtype=float)
-    expected = np.full(len(v), np.nan)
-    scale = np.full(len(v), np.nan)
-    for slot in np.unique(slots):
-        positions = np.flatnonzero(slots == slot)
-        for i, pos in enumerate(positions):
-            earlier = positions[:i]
-            earlier = earlier[~np.isnan(v[earlier])]
-            base = v[earlier[weekend[earlier] == weekend[pos]]] if weekly else v[earlier]
-            if len(base) < min_history:
-                continue
-            median = float(np.median(base))
-            expected[pos] = median
-            scale[pos] = 1.4826 * float(np.median(np.abs(base - median)))
-    return pd.Series(expected, index=values.index), pd.Series(scale, index=values.index)
+    frame = pd.DataFrame({"v": values.to_numpy(dtype=float), "day": index.normalize(),
+                          "slot": index.hour * 60 + index.minute})  # fmt: skip
+    grid = frame.pivot_table(index="day", columns="slot", values="v", aggfunc="first", dropna=False)
+    days = pd.DatetimeIndex(grid.index)
+    weekend = np.asarray(days.day_of_week >= 5)
+    matrix = grid.to_numpy(dtype=float)
+    expected = np.full(matrix.shape, np.nan)
+    scale = np.full(matrix.shape, np.nan)
+    for i in range(1, len(days)):
+        base = matrix[:i][weekend[:i] == weekend[i]] if weekly else matrix[:i]
+        enough = np.sum(~np.isnan(base), axis=0) >= min_history
+        if not enough.any():
+            continue
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slots: masked below
+            median = np.nanmedian(base, axis=0)
+            mad = np.nanmedian(np.abs(base - median), axis=0)
+        expected[i] = np.where(enough, median, np.nan)
+        scale[i] = np.where(enough, 1.4826 * mad, np.nan)
+    position = (days.get_indexer(frame["day"]), grid.columns.get_indexer(frame["slot"]))
+    return (
+        pd.Series(expected[position], index=values.index),
+        pd.Series(scale[position], index=values.index),
+    )

@@ -118,7 +118,7 @@ def timeline_expr(
     project = project or con.project
 
     def rows(name: str) -> ir.Table:
-        t = con.table(name)
+        t = s.cached_table(con, name)
         t = t.filter(t[column] == ibis.literal(str(key)))
         return t.filter(t.project == ibis.literal(project)) if project else t
 

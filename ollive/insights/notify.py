@@ -27,7 +27,11 @@ class FileNotifier:
     def notify(self, firings: Sequence[Firing]) -> list[Firing]:
         now = time.monotonic()
         with self._lock:
-            fresh = [f for f in firings if now - self._sent.get(f.fingerprint, -1e18) >= self.repeat_after_s]
+            fresh = [
+                f
+                for f in firings
+                if now - self._sent.get(f.fingerprint, -1e18) >= self.repeat_after_s
+            ]
             if not fresh:
                 return []
             try:

@@ -58,7 +58,7 @@ def con(warehouse: Any, project: str) -> Any:
     return Connection.from_warehouse(warehouse, project=project)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def seeded(warehouse: Any) -> Any:
     """1M synthetic events (14 days ending at a fixed instant) in a project of their own."""
     from ollive.demo.synth import seed_warehouse

@@ -1,0 +1,85 @@
+"""``ollive bench insights``: latency of every insight function and of a dashboard refresh."""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["run_insights_bench"]
+
+
+def _percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return {"p50_ms": round(statistics.median(ordered) * 1000, 1), "p95_ms": round(p95 * 1000, 1)}
+
+
+def _time(fn: Callable[[], Any], repeats: int) -> dict[str, float]:
+    fn()  # warm-up (compilation, caches)
+    samples = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - started)
+    return _percentiles(samples)
+
+
+def run_insights_bench(
+    events: int,
+    repeats: int = 20,
+    warehouse_url: str | None = None,
+    echo: Callable[[str], Any] = print,
+) -> dict[str, Any]:
+    """Seed ``events`` synthetic events into chDB (a fresh temp directory unless a URL is
+    given), then time every insight function (24h window; MV-backed and raw variants) and
+    a full dashboard refresh. Returns the figures."""
+    import ollive.insights as oi
+    from ollive.demo.synth import seed_warehouse
+    from ollive.store import connect
+
+    url = warehouse_url or f"chdb://{tempfile.mkdtemp(prefix='ollive-bench-insights-')}"
+    con = connect(url, project="demo")
+    if con.warehouse.scalar("SELECT count() FROM inference_logs WHERE project = 'demo'") == 0:
+        echo(f"seeding {events:,} events into {url}")
+        report = seed_warehouse(con.warehouse, events=events, project="demo", progress=True)
+        echo(f"seeded {report.total:,} rows in {report.seconds:.1f} s")
+    rows = int(con.warehouse.scalar("SELECT count() FROM inference_logs WHERE project = 'demo'"))
+    conversation = str(oi.top_conversations(con, window="24h", limit=1)["conversation_id"].iloc[0])
+    cases: dict[str, Callable[[], Any]] = {
+        "summary": lambda: oi.summary(con, window="24h"),
+        "latency_mv_5m_by_model": lambda: oi.latency(con, window="24h", bucket="5m", by="model"),
+        "latency_raw_1m": lambda: oi.latency(con, window="24h", bucket="1m"),
+        "throughput_mv_15m": lambda: oi.throughput(con, window="24h", bucket="15m"),
+        "errors_raw": lambda: oi.errors(con, window="24h"),
+        "usage_mv_by_model": lambda: oi.usage(con, window="24h", by="model"),
+        "usage_raw_by_user": lambda: oi.usage(con, window="24h", by="user"),
+        "top_conversations_raw": lambda: oi.top_conversations(con, window="24h"),
+        "timeline_raw": lambda: oi.timeline(con, conversation),
+        "tool_stats_mv": lambda: oi.tool_stats(con, window="24h"),
+        "anomalies_mv_by_model": lambda: oi.anomalies(con, window="24h", by="model"),
+    }
+    figures: dict[str, Any] = {
+        "bench": "insights",
+        "engine": "chdb",
+        "events": events,
+        "inference_rows": rows,
+    }
+    for name, fn in cases.items():
+        figures[name] = _time(fn, repeats)
+        echo(
+            f"{name:28s} p50 {figures[name]['p50_ms']:8.1f} ms   p95 {figures[name]['p95_ms']:8.1f} ms"
+        )
+    figures["dashboard_refresh"] = _dashboard(con, max(3, repeats // 4))
+    echo(f"{'dashboard_refresh':28s} p50 {figures['dashboard_refresh']['p50_ms']:8.1f} ms   "
+         f"p95 {figures['dashboard_refresh']['p95_ms']:8.1f} ms")  # fmt: skip
+    return figures
+
+
+def _dashboard(con: Any, repeats: int) -> dict[str, float]:
+    from ollive.ui import Dashboard
+
+    dash = Dashboard(con, refresh_s=0)
+    return _time(dash.refresh, repeats)

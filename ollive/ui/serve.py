@@ -1,0 +1,42 @@
+"""Serve the dashboard with Panel (what ``ollive dashboard`` runs)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import panel as pn
+
+__all__ = ["serve_dashboard"]
+
+
+def serve_dashboard(
+    warehouse_url: str | None = None,
+    port: int = 5006,
+    address: str = "127.0.0.1",
+    auth: str | None = None,
+    project: str | None = None,
+    refresh_s: float = 60.0,
+    show: bool = False,
+) -> None:
+    """Serve :class:`~ollive.ui.Dashboard` on ``address:port`` until interrupted.
+
+    Each browser session gets its own Dashboard over one shared connection. ``auth`` is
+    ``"user:password"`` for basic auth (a login page), None for none.
+    """
+    from ollive.store import connect
+    from ollive.ui.dashboard import Dashboard
+
+    con = connect(warehouse_url, project=project)
+    pn.extension("tabulator", sizing_mode="stretch_width", notifications=False)
+
+    def app() -> Any:
+        return pn.template.FastListTemplate(title="Ollive", main=[Dashboard(con, refresh_s=refresh_s)],
+                                            theme_toggle=False)  # fmt: skip
+
+    options: dict[str, Any] = {}
+    if auth:
+        user, _, password = auth.partition(":")
+        options.update(basic_auth={user: password}, cookie_secret=secrets.token_hex(16))
+    pn.serve({"/": app}, port=port, address=address, show=show, title="Ollive",
+             websocket_origin=[f"{address}:{port}", f"localhost:{port}"], **options)  # fmt: skip
