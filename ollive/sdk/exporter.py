@@ -64,6 +64,9 @@ class HttpExporter:
         compress_level: int = 1,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
+        import httpx  # at init (wiring time), not at ``import ollive``: httpx imports its CLI
+
+        del httpx
         self.url = endpoint.rstrip("/") + "/logs"
         self._headers = {
             "Content-Type": "application/json",
@@ -114,7 +117,7 @@ class HttpExporter:
 
     # --- internals ------------------------------------------------------------------------
     def _http(self) -> httpx.Client:
-        import httpx  # here, not at import time: httpx pulls in its CLI (click, rich)
+        import httpx
 
         client = self._client
         if client is None:
