@@ -171,6 +171,18 @@ def traffic_command(
         raise typer.Exit(1)
 
 
+@bench_app.command("chat")
+def bench_chat_command(
+    turns: int = typer.Option(20, min=2, help="Turns per arm at the realistic latency."),
+    latency_scale: float = typer.Option(1.0, min=0.0, help="Demo model latency multiplier."),
+    seed: int = typer.Option(0, help="Demo model seed (the same in both arms)."),
+) -> None:
+    """Latency the SDK adds to a chat turn: demo agent with and without instrumentation."""
+    from ollive.chat._bench import run_chat_bench
+
+    emit_figures(run_chat_bench(turns=turns, latency_scale=latency_scale, seed=seed))
+
+
 # --- sdk: bench ------------------------------------------------------------------------
 
 
@@ -256,8 +268,16 @@ def schema_command(
 
 
 @app.command("config")
-def config_command() -> None:
+def config_command(
+    doc: bool = typer.Option(False, "--doc", help="Write docs/configuration.md instead."),
+) -> None:
     """Print the effective settings (secrets masked)."""
+    if doc:
+        from ollive._config_doc import DOC_PATH, render_config_doc
+
+        DOC_PATH.write_text(render_config_doc(), "utf-8")
+        typer.echo(f"wrote {DOC_PATH}")
+        return
     settings = get_settings()
     for name, value in settings.model_dump().items():
         if value is not None and any(k in name for k in ("key", "auth", "password")):

@@ -42,3 +42,9 @@ def test_import_is_light() -> None:
 def test_submodules_load_on_first_use() -> None:
     assert ollive.events.SCHEMA_VERSION == "1.0"
     assert callable(ollive.store.connect)
+
+
+def test_configuration_doc_is_current() -> None:
+    from ollive._config_doc import DOC_PATH, render_config_doc
+
+    assert DOC_PATH.read_text("utf-8") == render_config_doc(), "run `ollive config --doc` and commit"
