@@ -19,8 +19,8 @@ ships its events to ``endpoint`` with ``api_key``. Memory is Valkey/Redis at ``r
 shared by all replicas.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: the replica rebuilds the FastAPI routes
+# from the deserialised class, where string annotations (``ChatRequest``) no longer resolve.
 from typing import Any
 
 from fastapi import FastAPI, HTTPException
@@ -59,7 +59,7 @@ class ChatAppArgs(BaseModel):
     flush_interval_s: float = Field(0.5, gt=0, description="SDK flush interval in the replicas.")
 
     @classmethod
-    def from_settings(cls, settings: Settings, redis_url: str, **overrides: Any) -> ChatAppArgs:
+    def from_settings(cls, settings: Settings, redis_url: str, **overrides: Any) -> "ChatAppArgs":
         """The args from ``OLLIVE_*`` settings (``OLLIVE_CHAT_*``), with overrides on top."""
         values: dict[str, Any] = {
             "redis_url": redis_url,

@@ -26,15 +26,19 @@ from typing import Any
 
 import httpx
 
-from ollive.demo._personas import PERSONAS, conversation, with_pii
+from ollive.demo._personas import PERSONAS, Persona, conversation, with_pii
 
 __all__ = [
+    "PERSONAS",
+    "Persona",
     "TrafficConfig",
     "TrafficReport",
     "TurnResult",
     "print_report",
     "run_traffic",
     "sse_events",
+    "with_pii",
+    "conversation",
 ]
 
 
