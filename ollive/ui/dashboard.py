@@ -84,9 +84,9 @@ class Dashboard(pn.viewable.Viewer):
             self._callback = pn.state.add_periodic_callback(
                 self.refresh, period=int(self.refresh_s * 1000)
             )
-        header = pn.pane.Markdown("## Ollive", margin=(0, 10))
         return pn.Column(
-            pn.Row(header, self.filter_bar, sizing_mode="stretch_width"),
+            pn.pane.Markdown("## Ollive", margin=(0, 10)),
+            self.filter_bar,
             self.kpis,
             pn.Row(self.latency, self.cost, sizing_mode="stretch_width"),
             self.throughput,

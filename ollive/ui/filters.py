@@ -55,7 +55,7 @@ class FilterBar(pn.viewable.Viewer):
 
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Row(
-            pn.widgets.RadioButtonGroup.from_param(self.param.window, color="primary"),
+            pn.widgets.RadioButtonGroup.from_param(self.param.window, color="primary", align="end"),
             pn.widgets.Select.from_param(self.param.service, width=180),
             pn.widgets.Select.from_param(self.param.provider, width=180),
             pn.widgets.Select.from_param(self.param.model, width=200),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 from typing import Any
 
 import panel as pn
@@ -21,7 +22,8 @@ def serve_dashboard(
 ) -> None:
     """Serve :class:`~ollive.ui.Dashboard` on ``address:port`` until interrupted.
 
-    Each browser session gets its own Dashboard over one shared connection. ``auth`` is
+    Each browser session gets its own :class:`Dashboard` (the very object a notebook
+    shows) over one shared connection; every resource is served locally (no CDN). ``auth`` is
     ``"user:password"`` for basic auth (a login page), None for none.
     """
     from ollive.store import connect
@@ -30,13 +32,16 @@ def serve_dashboard(
     con = connect(warehouse_url, project=project)
     pn.extension("tabulator", sizing_mode="stretch_width", notifications=False)
 
-    def app() -> Any:
-        return pn.template.FastListTemplate(title="Ollive", main=[Dashboard(con, refresh_s=refresh_s)],
-                                            theme_toggle=False)  # fmt: skip
+    def app() -> Any:  # the notebook object itself; no template (they pull web fonts)
+        return Dashboard(con, refresh_s=refresh_s)
 
     options: dict[str, Any] = {}
     if auth:
         user, _, password = auth.partition(":")
-        options.update(basic_auth={user: password}, cookie_secret=secrets.token_hex(16))
+        options.update(
+            basic_auth={user: password},
+            cookie_secret=secrets.token_hex(16),
+            login_template=str(Path(__file__).with_name("_login.html")),
+        )  # no CDN logo
     pn.serve({"/": app}, port=port, address=address, show=show, title="Ollive",
              websocket_origin=[f"{address}:{port}", f"localhost:{port}"], **options)  # fmt: skip
