@@ -47,6 +47,8 @@ from ollive.sdk.spans import InferenceSpan, ToolSpan
 
 __all__ = ["CallbackHandler"]
 
+_MAX_OPEN_RUNS = 10_000
+
 
 class _Root:
     """What one root run (a graph invocation) shares: its trace and its inferences."""
@@ -119,7 +121,12 @@ class CallbackHandler(BaseCallbackHandler):
         else:
             run = self._new_root(run_id, metadata or {})
         run.span_id = new_span_id() if exported else run.parent_span_id
-        self._runs[run_id] = run
+        runs = self._runs
+        if (
+            len(runs) >= _MAX_OPEN_RUNS
+        ):  # runs LangChain never ended (aborted streams): forget the oldest
+            runs.pop(next(iter(runs)), None)
+        runs[run_id] = run
         return run
 
     def _new_root(self, run_id: UUID, metadata: dict[str, Any]) -> _Run:
@@ -357,9 +364,13 @@ class CallbackHandler(BaseCallbackHandler):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        if api._runtime is None:
+        rt = api._runtime
+        if rt is None:
             return
-        self._open(run_id, parent_run_id, metadata, exported=False)
+        try:
+            self._open(run_id, parent_run_id, metadata, exported=False)
+        except Exception:
+            rt.processor.count_internal_error()
 
     def on_chain_end(
         self, outputs: Any, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any
