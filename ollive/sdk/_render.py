@@ -42,6 +42,19 @@ def name(value: Any, default: str = "unknown") -> str:
     return text[:_MAX_NAME] if text else default
 
 
+_quoted: dict[str, str] = {}
+
+
+def quote_cached(text: str) -> str:
+    """:func:`quote` for the few strings that repeat on every event (the service name)."""
+    quoted = _quoted.get(text)
+    if quoted is None:
+        if len(_quoted) >= 256:
+            _quoted.clear()
+        quoted = _quoted[text] = quote(text)
+    return quoted
+
+
 _second_cache: tuple[int, str] = (-1, "")
 
 

@@ -193,9 +193,9 @@ class Span:
         latency_s = self.latency_s
         parts = [
             f'{{"schema_version":"1.0","log_type":"{self._log_type}",'
-            f'"request_id":"{self.request_id}","service":{_q(service)},'
+            f'"request_id":"{self._rid or self.request_id}","service":{_render.quote_cached(service)},'
             f'"started_at":"{_render.iso(started)}","finished_at":"{_render.iso(started + latency_s)}",'
-            f'"latency_ms":{round(latency_s * 1000, 3)!r},"status":"{self.status}"'
+            f'"latency_ms":{latency_s * 1000:.3f},"status":"{self.status}"'
         ]
         if self.trace_id:
             parts.append(f',"trace_id":"{self.trace_id}","span_id":"{self.span_id}"')
