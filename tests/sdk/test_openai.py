@@ -174,7 +174,7 @@ def test_sync_completion_tools_errors_and_retries(
         reply = client.chat.completions.create(model="gpt-test", messages=msgs)
         assert reply.choices[0].message.content == "echo: hello"
         client.chat.completions.create(model="tools", messages=msgs)
-        flaky = client.chat.completions.create(
+        flaky = client.with_options(timeout=30).chat.completions.create(
             model="flaky", messages=[{"role": "user", "content": "again"}]
         )
         assert flaky.choices[0].message.content == "echo: again"

@@ -14,7 +14,8 @@ adds it to streamed requests that do not say otherwise: the extra final chunk ha
 ``choices``, so only turn it on if your code tolerates that). A stream closed before its end
 is ``cancelled``. Errors keep their class name as ``error_code`` (``APITimeoutError`` ->
 ``timeout``). The client's own retries happen inside one event: ``metadata.retries`` counts
-them. Only ``client.chat.completions.create`` is instrumented (not ``with_raw_response``).
+them. Only ``client.chat.completions.create`` is instrumented (not ``with_raw_response``);
+``client.with_options(...)`` returns an instrumented copy.
 """
 
 from __future__ import annotations
@@ -52,6 +53,14 @@ def instrument(client: C, *, provider: str = "openai", stream_usage: bool = Fals
     completions.create = wrapper(original, provider, stream_usage)
     setattr(completions, _MARK, True)
     _count_attempts(client, is_async)
+    copy = getattr(client, "copy", None)
+    if callable(copy):  # client.with_options(...) / client.copy(...) return instrumented copies
+
+        def instrumented_copy(*args: Any, **kwargs: Any) -> Any:
+            return instrument(copy(*args, **kwargs), provider=provider, stream_usage=stream_usage)
+
+        client.copy = instrumented_copy  # type: ignore[attr-defined]
+        client.with_options = instrumented_copy  # type: ignore[attr-defined]
     return client
 
 
@@ -59,7 +68,7 @@ def _count_attempts(client: Any, is_async: bool) -> None:
     """Count the HTTP requests of each create call (the client's retries) via httpx hooks."""
     http = getattr(client, "_client", None)
     hooks = getattr(http, "event_hooks", None)
-    if hooks is None:
+    if hooks is None or getattr(http, _MARK, False):  # copies share their parent's client
         return
 
     def hook(request: Any) -> None:
@@ -73,6 +82,8 @@ def _count_attempts(client: Any, is_async: bool) -> None:
     hooks = dict(hooks)
     hooks["request"] = [*hooks.get("request", []), ahook if is_async else hook]
     http.event_hooks = hooks  # type: ignore[union-attr]
+    with contextlib.suppress(AttributeError):
+        setattr(http, _MARK, True)
 
 
 def _begin(provider: str, stream_usage: bool, kwargs: dict[str, Any]) -> InferenceSpan | None:
