@@ -65,8 +65,9 @@ class WindowSpec:
     accept: Callable[[Any, str, re.Match[str]], bool] | None = None
 
 
-DIGIT_ISLAND = r"\d[\d .()\-/]{6,}"
-"""Gate: a run of digits and `` .()-/`` of 7+ characters, from its first digit."""
+DIGIT_ISLAND = r"\d[\d \u00a0.()\-/]{6,}"
+"""Gate: a run of digits and `` .()-/`` (and no-break spaces) of 7+ characters, from its
+first digit."""
 
 _DIGITS = (r"\d+",)
 _PRESIDIO_SPECS: dict[str, WindowSpec] = {

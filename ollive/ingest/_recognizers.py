@@ -82,7 +82,7 @@ class CodeAwareUrlRecognizer(PatternRecognizer):  # type: ignore[misc]
         super().__init__(supported_entity="URL", patterns=self.PATTERNS, context=self.CONTEXT)
 
 
-_PHONE_BODY = r"\d(?:[ .()\-/]{0,3}\d){6,18}"
+_PHONE_BODY = r"\d(?:[ \u00a0.()\-/]{0,3}\d){6,18}"
 _PHONE_CANDIDATE = re.compile(rf"(?<![\w+./:#\-])(?:\+|\()?{_PHONE_BODY}(?![\w/:]|[.\-]\w)")
 _DATE_OR_TIME = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}|\d{1,2}:\d{2}")
 _DIGIT = re.compile(r"\d")
@@ -234,18 +234,31 @@ class ContextSsnRecognizer(UsSsnRecognizer):  # type: ignore[misc]
         )
 
 
+_IPV6 = (
+    r"(?<![\w:.])(?:[0-9a-fA-F]{0,4}:){2,7}"
+    r"(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9a-fA-F]{1,4})?(?:%[0-9a-zA-Z]+)?(?![\w:]|\.\d)"
+)
+
+
 class ValidatedIpRecognizer(IpRecognizer):  # type: ignore[misc]
-    """Presidio's IPv4/IPv6 patterns, kept only when ``ipaddress`` parses them as real addresses."""
+    """IPv4 (Presidio's pattern) and whole IPv6 addresses, kept when ``ipaddress`` parses them.
+
+    Presidio's IPv6 alternation stops early on compressed forms (``2001:db8::1`` gives
+    ``2001:db8::`` and leaks the last group); this one takes the longest colon-hex run and
+    lets ``ipaddress`` decide. A lone ``::``-group (``a[::2]``, C++ scopes) is not an address.
+    """
 
     FAST_SPEC = WindowSpec(
         (r"\d\.\d{1,3}\.\d{1,3}\.\d",),  # IPv4: inside a digit island of 7+ chars
         gate=DIGIT_ISLAND,
         min_chars=7,
-        open_seeds=("::", ":" + "[0-9a-fA-F]{1,4}:" * 6),  # IPv6: "::" or eight groups
+        # IPv6 has "::", or 8 groups, or 6 groups and an IPv4 tail: ":g:g:g:g:g:" in both
+        open_seeds=("::", ":" + "[0-9a-fA-F]{1,4}:" * 5),
     )
 
     def __init__(self) -> None:
-        super().__init__(patterns=[p for p in IpRecognizer.PATTERNS if p.regex != "::"])
+        ipv4 = next(p for p in IpRecognizer.PATTERNS if p.name == "IPv4")
+        super().__init__(patterns=[ipv4, Pattern("IPv6", _IPV6, 0.6)])
 
     def validate_result(self, pattern_text: str) -> bool:
         try:
@@ -253,7 +266,7 @@ class ValidatedIpRecognizer(IpRecognizer):  # type: ignore[misc]
         except ValueError:
             return False
         if address.version == 6:
-            return sum(1 for group in pattern_text.split(":") if group) >= 3
+            return sum(1 for group in pattern_text.split(":") if group) >= 2
         return True
 
 

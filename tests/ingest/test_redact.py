@@ -156,3 +156,12 @@ def test_engines_build_and_run_without_network(tmp_path) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     assert "offline-ok" in done.stdout
     assert not any(tmp_path.iterdir())  # no public-suffix list cached either
+
+
+def test_whole_addresses_are_redacted_not_prefixes(redactor: Redactor) -> None:
+    text = "peers 2001:db8::1, ::ffff:10.0.0.1 and 1:2:3:4:5:6:1.2.3.4; std::vector a[::2]"
+    assert redactor.redact(text).text == (
+        "peers <IP_ADDRESS>, <IP_ADDRESS> and <IP_ADDRESS>; std::vector a[::2]"
+    )
+    phone = "mobile\u00a0+44\u00a020\u00a07946\u00a00958, thanks"
+    assert redactor.redact(phone).text == "mobile\u00a0<PHONE_NUMBER>, thanks"
