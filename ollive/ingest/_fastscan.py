@@ -70,6 +70,13 @@ DIGIT_ISLAND = r"\d[\d \u00a0.()\-/]{6,}"
 first digit."""
 
 _DIGITS = (r"\d+",)
+
+
+def _crypto_may_validate(value: str) -> bool:
+    """False when Presidio's Base58 decoding must fail: a ``1``/``3`` address holding ``0``."""
+    return value[0] not in "13" or "0" not in value
+
+
 _PRESIDIO_SPECS: dict[str, WindowSpec] = {
     "EmailRecognizer": WindowSpec(("@",)),
     "UrlRecognizer": WindowSpec((r"\.[a-zA-Z]{2}",)),
@@ -80,7 +87,9 @@ _PRESIDIO_SPECS: dict[str, WindowSpec] = {
     "CryptoRecognizer": WindowSpec(
         # Presidio's pattern under its IGNORECASE flag, spelled case-sensitively (faster)
         (r"(?:[bB][cC]1|[13])[a-zA-Z0-9]{25,59}",),
-        accept=lambda rec, text, m: bool(rec.validate_result(m.group())),
+        accept=lambda rec, text, m: (
+            _crypto_may_validate(m.group()) and bool(rec.validate_result(m.group()))
+        ),
     ),
     "DateRecognizer": WindowSpec(_DIGITS),
     "UsLicenseRecognizer": WindowSpec(_DIGITS),
@@ -187,6 +196,28 @@ def _merge(windows: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
+@dataclass
+class _Step:
+    """One windowed recognizer, with its regexes compiled."""
+
+    recognizer: Any
+    spec: WindowSpec
+    key: tuple[Any, ...]
+    seeds: list[re.Pattern[str]]
+    open_seeds: list[re.Pattern[str]]
+    gate: re.Pattern[str] | None
+
+
+@dataclass
+class _Plan:
+    """What to run for one entity selection."""
+
+    steps: list[_Step]
+    whole_text: list[Any]
+    recognizers: list[Any]
+    entities: list[str]
+
+
 class WindowedAnalyzer:
     """Same findings as ``analyzer.analyze(text, "en", entities, score_threshold)``, faster.
 
@@ -196,32 +227,14 @@ class WindowedAnalyzer:
     """
 
     def __init__(self, analyzer: Any, nlp_is_blank: bool) -> None:
+        from presidio_analyzer import EntityRecognizer, RecognizerResult
+
         self.analyzer = analyzer
         self.nlp_is_blank = nlp_is_blank
+        self._remove_duplicates = EntityRecognizer.remove_duplicates
+        self._result_cls = RecognizerResult
         self._regexes: dict[tuple[str, bool], re.Pattern[str]] = {}
-        self._entities: dict[tuple[str, ...], list[str]] = {}
-        self._plans: dict[tuple[str, ...] | None, list[tuple[Any, WindowSpec | str | None]]] = {}
-
-    def _plan(self, entities: Sequence[str] | None) -> list[tuple[Any, WindowSpec | str | None]]:
-        key = tuple(sorted(entities)) if entities else None
-        plan = self._plans.get(key)
-        if plan is None:
-            recognizers = self.analyzer.registry.get_recognizers(
-                language="en",
-                entities=list(entities) if entities else None,
-                all_fields=not entities,
-            )
-            plan = []
-            for rec in recognizers:
-                spec = spec_for(rec, self.nlp_is_blank)
-                if isinstance(spec, WindowSpec):
-                    for seed in spec.seeds + spec.open_seeds:
-                        self._compiled(seed, spec.ignore_case)
-                    if spec.gate:
-                        self._compiled(spec.gate, False)
-                plan.append((rec, spec))
-            self._plans[key] = plan
-        return plan
+        self._plans: dict[tuple[str, ...], _Plan] = {}
 
     def _compiled(self, pattern: str, ignore_case: bool) -> re.Pattern[str]:
         key = (pattern, ignore_case)
@@ -230,76 +243,95 @@ class WindowedAnalyzer:
             compiled = self._regexes[key] = re.compile(pattern, re.IGNORECASE if ignore_case else 0)
         return compiled
 
-    def _seed_positions(
-        self, text: str, rec: Any, spec: WindowSpec, memo: dict[Any, Any]
-    ) -> list[int]:
+    def _plan(self, entities: Sequence[str] | None) -> _Plan:
+        key = tuple(entities or ())
+        plan = self._plans.get(key)
+        if plan is not None:
+            return plan
+        recognizers = self.analyzer.registry.get_recognizers(
+            language="en", entities=list(entities) if entities else None, all_fields=not entities
+        )
+        steps: list[_Step] = []
+        whole_text: list[Any] = []
+        for rec in recognizers:
+            spec = spec_for(rec, self.nlp_is_blank)
+            if spec == _NO_WINDOWS:
+                continue
+            if not isinstance(spec, WindowSpec):
+                whole_text.append(rec)
+                continue
+            steps.append(
+                _Step(
+                    rec,
+                    spec,
+                    (spec.seeds, spec.open_seeds, spec.ignore_case, spec.gate),
+                    [self._compiled(p, spec.ignore_case) for p in spec.seeds],
+                    [self._compiled(p, spec.ignore_case) for p in spec.open_seeds],
+                    self._compiled(spec.gate, False) if spec.gate else None,
+                )
+            )
+        all_entities = list(entities) if entities else self.analyzer.get_supported_entities("en")
+        plan = self._plans[key] = _Plan(steps, whole_text, list(recognizers), all_entities)
+        return plan
+
+    @staticmethod
+    def _seed_positions(text: str, step: _Step, memo: dict[Any, Any]) -> list[int]:
         """Start offsets of the seed occurrences that need a window."""
-        key = (spec.seeds, spec.open_seeds, spec.ignore_case, spec.gate)
-        matches = memo.get(key)
+        spec = step.spec
+        matches = memo.get(step.key)
         if matches is None:
-            regions: list[tuple[int, int, int]] | None = [(0, len(text), len(text))]
-            if spec.gate:
+            matches = []
+            if step.gate is not None:
                 regions = memo.get(spec.gate)
                 if regions is None:
                     n = len(text)  # widen by the chars seed lookarounds read (prefix, 2 after)
-                    regions = [
+                    regions = memo[spec.gate] = [
                         (max(0, m.start() - 1), min(n, m.end() + 2), m.end() - m.start())
-                        for m in self._compiled(spec.gate, False).finditer(text)
+                        for m in step.gate.finditer(text)
                     ]
-                    memo[spec.gate] = regions
-            assert regions is not None
-            matches = []
-            for seed in spec.seeds:
-                regex = self._compiled(seed, spec.ignore_case)
-                for lo, hi, size in regions:
-                    if size >= spec.min_chars:
-                        matches.extend(regex.finditer(text, lo, hi))
-            for seed in spec.open_seeds:
-                matches.extend(self._compiled(seed, spec.ignore_case).finditer(text))
-            memo[key] = matches
-        if spec.accept is None:
+                for regex in step.seeds:
+                    for lo, hi, size in regions:
+                        if size >= spec.min_chars:
+                            matches.extend(regex.finditer(text, lo, hi))
+            else:
+                for regex in step.seeds:
+                    matches.extend(regex.finditer(text))
+            for regex in step.open_seeds:
+                matches.extend(regex.finditer(text))
+            memo[step.key] = matches
+        if not matches:
+            return matches
+        accept = spec.accept
+        if accept is None:
             return [m.start() for m in matches]
-        return [m.start() for m in matches if spec.accept(rec, text, m)]
+        rec = step.recognizer
+        return [m.start() for m in matches if accept(rec, text, m)]
 
     def analyze(
         self, text: str, entities: Sequence[str] | None = None, score_threshold: float | None = None
     ) -> list[Any]:
         """Presidio ``RecognizerResult`` objects, as the analyzer would return them."""
-        from presidio_analyzer import EntityRecognizer, RecognizerResult
-
         plan = self._plan(entities)
-        all_entities = self._entities.get(plan_key := tuple(entities or ()))
-        if all_entities is None:
-            all_entities = (
-                list(entities) if entities else self.analyzer.get_supported_entities("en")
-            )
-            self._entities[plan_key] = all_entities
         memo: dict[Any, Any] = {}
         results: list[Any] = []
-        whole_text: list[Any] = []
-        for rec, spec in plan:
-            if spec == _NO_WINDOWS:
-                continue
-            if spec is None:
-                whole_text.append(rec)
-                continue
-            assert isinstance(spec, WindowSpec)
-            positions = self._seed_positions(text, rec, spec, memo)
+        for step in plan.steps:
+            positions = self._seed_positions(text, step, memo)
             if not positions:
                 continue
+            spec, rec = step.spec, step.recognizer
             windows = _merge(w for p in positions if (w := _window(text, p, spec)) is not None)
             for start, end in windows:
                 for r in rec.analyze(
-                    text=text[start:end], entities=all_entities, nlp_artifacts=None
+                    text=text[start:end], entities=plan.entities, nlp_artifacts=None
                 ):
                     r.start += start
                     r.end += start
-                    results.append(self._tag(r, rec, RecognizerResult))
-        if whole_text or not self.nlp_is_blank:
-            results = self._whole_text(text, whole_text, results, all_entities)
+                    results.append(self._tag(r, rec, self._result_cls))
+        if plan.whole_text or not self.nlp_is_blank:
+            results = self._whole_text(text, plan, results)
         if not results:
             return results
-        results = EntityRecognizer.remove_duplicates(results)
+        results = self._remove_duplicates(results)
         threshold = (
             self.analyzer.default_score_threshold if score_threshold is None else score_threshold
         )
@@ -313,17 +345,12 @@ class WindowedAnalyzer:
         result.recognition_metadata = meta
         return result
 
-    def _whole_text(
-        self, text: str, recognizers: list[Any], results: list[Any], entities: list[str]
-    ) -> list[Any]:
+    def _whole_text(self, text: str, plan: _Plan, results: list[Any]) -> list[Any]:
         """Run spec-less recognizers on the whole text; apply context when lemmas exist."""
-        from presidio_analyzer import RecognizerResult
-
         artifacts = None if self.nlp_is_blank else self.analyzer.nlp_engine.process_text(text, "en")
-        for rec in recognizers:
-            for r in rec.analyze(text=text, entities=entities, nlp_artifacts=artifacts):
-                results.append(self._tag(r, rec, RecognizerResult))
+        for rec in plan.whole_text:
+            for r in rec.analyze(text=text, entities=plan.entities, nlp_artifacts=artifacts):
+                results.append(self._tag(r, rec, self._result_cls))
         if artifacts is None:
             return results
-        plan_recognizers = [rec for rec, _ in self._plan(entities if entities else None)]
-        return self.analyzer._enhance_using_context(text, results, artifacts, plan_recognizers)
+        return self.analyzer._enhance_using_context(text, results, artifacts, plan.recognizers)  # type: ignore[no-any-return]

@@ -83,7 +83,9 @@ class CodeAwareUrlRecognizer(PatternRecognizer):  # type: ignore[misc]
 
 
 _PHONE_BODY = r"\d(?:[ \u00a0.()\-/]{0,3}\d){6,18}"
-_PHONE_CANDIDATE = re.compile(rf"(?<![\w+./:#\-])(?:\+|\()?{_PHONE_BODY}(?![\w/:]|[.\-]\w)")
+_PHONE_CANDIDATE = re.compile(  # never starts on an ISO date (log timestamps)
+    rf"(?<![\w+./:#\-])(?!\d{{4}}-\d\d?-\d\d?)(?:\+|\()?{_PHONE_BODY}(?![\w/:]|[.\-]\w)"
+)
 _DATE_OR_TIME = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}|\d{1,2}:\d{2}")
 _DIGIT = re.compile(r"\d")
 _IPV4_SHAPE = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")

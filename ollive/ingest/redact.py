@@ -250,10 +250,10 @@ class Redactor:
             return RedactionResult("", ())
         clean = text if text.isascii() else _SURROGATES.sub("\ufffd", text)  # same length
         engines = self._engines.get(policy.recognizers) or self._add_engines(policy.recognizers)
-        entities = list(policy.entities) if policy.entities is not None else None
         if self.fast:
-            results = engines.windowed.analyze(clean, entities, policy.score_threshold)
+            results = engines.windowed.analyze(clean, policy.entities, policy.score_threshold)
         else:
+            entities = list(policy.entities) if policy.entities is not None else None
             results = engines.analyzer.analyze(
                 clean, language="en", entities=entities, score_threshold=policy.score_threshold
             )
