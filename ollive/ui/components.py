@@ -227,24 +227,26 @@ class ToolStats(_Component):
 
 
 class AnomalyList(_Component):
-    """Anomalous buckets (seasonal detector by default) per model and per service."""
+    """Anomalous hourly buckets per model and per service (seasonal detector by default),
+    over the selected window but at least the last ``min_window`` (incidents stay listed
+    for a while)."""
 
-    title = param.String(default="Anomalies")
+    title = param.String(default="Anomalies (7 days at least)")
     detector: param.Selector = param.Selector(default="seasonal", objects=["seasonal", "zscore"])
+    min_window = param.String(default="7d")
 
     def _load(self) -> pd.DataFrame:
         f = self.filter_bar.filters
-        if f.window in ("1h", "6h"):  # hourly buckets need a longer look
-            f = oi.Filters.of(f, window="24h")
+        if oi.parse_duration(f.window) < oi.parse_duration(self.min_window):
+            f = oi.Filters.of(f, window=self.min_window)
         frames = [
-            oi.anomalies(self._con, f, by=by, detector=self.detector)
-            for by in ("model", "service", "provider")
+            oi.anomalies(self._con, f, by=by, detector=self.detector) for by in ("model", "service")
         ]
         frames = [df for df in frames if len(df)]
-        return (
-            pd.concat(frames, ignore_index=True)
-            if frames
-            else pd.DataFrame(columns=list(oi.ANOMALY_COLUMNS))
+        if not frames:
+            return pd.DataFrame(columns=list(oi.ANOMALY_COLUMNS))
+        return pd.concat(frames, ignore_index=True).sort_values(
+            "bucket", ascending=False, ignore_index=True
         )
 
     def _render(self, df: pd.DataFrame) -> pn.viewable.Viewable:
