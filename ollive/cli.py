@@ -357,6 +357,15 @@ def bench_redact(
     emit_figures(figures)
 
 
+# --- hardening (issue 9): keys, delete, retention -----------------------------------------
+from ollive._hardening_cli import delete_command, keys_app, retention_command  # noqa: E402
+
+app.add_typer(keys_app, name="keys")
+app.command("delete")(delete_command)
+app.command("retention")(retention_command)
+# --- end of hardening -------------------------------------------------------------------
+
+
 def main() -> None:
     """Entry point of the ``ollive`` console script."""
     get_settings()  # validate the environment early, with a readable error

@@ -77,6 +77,12 @@ class Settings(BaseSettings):
     redaction_fail_closed: bool = Field(
         False, description="Reject an event whose redaction failed (else drop its previews)."
     )
+    demo_key: bool = Field(
+        True, description="Accept the embedded key `ollive-demo` (project `demo`); 0 in production."
+    )
+    key_refresh_s: float = Field(
+        5.0, gt=0, description="Ingest reloads stored API keys this often (revocation delay)."
+    )
 
     # --- storage -----------------------------------------------------------------------------
     ttl_inference_days: int = Field(90, ge=1, description="Retention of inference_logs.")

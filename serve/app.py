@@ -69,5 +69,10 @@ def build_app(args: IngestArgs | dict[str, Any]) -> Application:
         options["num_replicas"] = args.replicas or settings.ingest_replicas
     deployment = IngestAPI.options(**options)  # type: ignore[attr-defined]
     return deployment.bind(
-        settings.model_dump_json(), writers, redis_url, args.redaction, args.api_keys
+        settings.model_dump_json(),
+        writers,
+        redis_url,
+        args.redaction,
+        args.api_keys,
+        args.warehouse_url,  # stored API keys (issue 9)
     )

@@ -128,6 +128,27 @@ def _build_redactor() -> Any:
     return redactor
 
 
+# --- API keys (issue 9): static keys + keys stored in the warehouse, refreshed -----------
+def _key_ring(settings: Settings, api_keys: dict[str, str] | None, url: str | None) -> KeyRing:
+    """The replica's key ring; with ``url``, stored keys reload every ``key_refresh_s``."""
+    from ollive.config import DEMO_API_KEY, DEMO_PROJECT
+
+    static = api_keys if api_keys is not None else {}
+    if api_keys is None and settings.demo_key:
+        static = {DEMO_API_KEY: DEMO_PROJECT}
+    if not url:
+        return KeyRing(static)
+    from ollive.ingest.keystore import StoredKeyRing
+    from ollive.store import open_warehouse
+
+    return StoredKeyRing(
+        lambda: open_warehouse(url, settings, migrate=False), static, settings.key_refresh_s
+    ).start()
+
+
+# --- end of API keys ----------------------------------------------------------------------
+
+
 @serve.deployment(
     ray_actor_options={"num_cpus": 0.5}, max_ongoing_requests=32, health_check_period_s=5
 )
@@ -142,6 +163,7 @@ class IngestAPI:
         redis_url: str | None,
         redaction: bool = True,
         api_keys: dict[str, str] | None = None,
+        key_store_url: str | None = None,
     ) -> None:
         settings = Settings.model_validate_json(settings_json)
         self._writers = writers
@@ -161,7 +183,7 @@ class IngestAPI:
         self._deduper = Deduper(
             client, settings.dedupe_window_s, settings.dedupe_pending_ttl_s, settings.dedupe_wait_s
         )
-        self._keys = KeyRing(api_keys)
+        self._keys = _key_ring(settings, api_keys, key_store_url)  # stored keys (issue 9)
         self._metrics = IngestMetrics()
 
     def reconfigure(self, config: dict[str, Any]) -> None:
