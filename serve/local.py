@@ -55,6 +55,26 @@ class LocalIngest:
             ray.shutdown()
 
 
+def _init_ray(address: str | None, num_cpus: int | None, attempts: int = 3) -> None:
+    """``ray.init``, retried: on a loaded machine a node can miss Ray's 30 s startup window."""
+    for attempt in range(attempts):
+        try:
+            ray.init(
+                address=address,
+                num_cpus=None if address else num_cpus,
+                namespace=NAMESPACE,
+                include_dashboard=False,
+                log_to_driver=False,
+                configure_logging=False,
+            )
+            return
+        except Exception as exc:
+            if "timed out during startup" not in str(exc) or attempt + 1 == attempts:
+                raise
+            log.warning("Ray node startup timed out, retrying (%s)", exc)
+            ray.shutdown()
+
+
 def start_local_ingest(
     settings: Settings,
     port: int | None = None,
@@ -70,15 +90,7 @@ def start_local_ingest(
 
     started_ray = False
     if not ray.is_initialized():
-        address = settings.ray_address
-        ray.init(
-            address=address,
-            num_cpus=None if address else num_cpus,
-            namespace=NAMESPACE,
-            include_dashboard=False,
-            log_to_driver=False,
-            configure_logging=False,
-        )
+        _init_ray(settings.ray_address, num_cpus)
         started_ray = True
     valkey = None
     redis_url = redis_url or settings.redis_url
@@ -115,7 +127,10 @@ def serve_forever(settings: Settings, port: int | None = None) -> None:
     import threading
 
     running = start_local_ingest(settings, port=port)
-    print(f"ingest ready at {running.url}/v1/logs  (docs: {running.url}/docs, key: ollive-demo)", flush=True)
+    print(
+        f"ingest ready at {running.url}/v1/logs  (docs: {running.url}/docs, key: ollive-demo)",
+        flush=True,
+    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:

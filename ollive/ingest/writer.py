@@ -134,7 +134,12 @@ class GroupCommitWriter:
     async def write(self, tables: Mapping[str, pa.Table]) -> WriteReceipt:
         """Buffer the rows; return once they are committed or spooled."""
         receipt = WriteReceipt()
-        tables = {name: self._drop_recovered(name, t, receipt) for name, t in tables.items()}
+        kept: dict[str, pa.Table] = {}
+        for name, table in tables.items():
+            kept[name], dropped = self._drop_recovered(table, receipt)
+            if dropped is not None:  # stored before the restart: make sure dedupe knows
+                await self._durable(name, dropped)
+        tables = kept
         rows = sum(t.num_rows for t in tables.values())
         if rows and self.inflight_rows + rows > self.max_inflight_rows and self.inflight_rows:
             raise BackpressureError(
@@ -158,18 +163,20 @@ class GroupCommitWriter:
             self.inflight_rows -= rows
         return receipt
 
-    def _drop_recovered(self, name: str, table: pa.Table, receipt: WriteReceipt) -> pa.Table:
+    def _drop_recovered(
+        self, table: pa.Table, receipt: WriteReceipt
+    ) -> tuple[pa.Table, pa.Table | None]:
+        """Split off rows whose request_id this writer stored before it restarted."""
         if not self._recovered or table.num_rows == 0:
-            return table
-        seen = pc.is_in(
-            table.column("request_id"), value_set=pa.array(list(self._recovered), pa.string())
-        )
+            return table, None
+        known = pa.array(list(self._recovered), pa.string())
+        seen = pc.is_in(table.column("request_id"), value_set=known)
         dropped = pc.sum(seen).as_py() or 0
         if not dropped:
-            return table
+            return table, None
         receipt.recovered += dropped
         self.stats["rows_recovered"] += dropped
-        return table.filter(pc.invert(seen))
+        return table.filter(pc.invert(seen)), table.filter(seen)
 
     def _add(self, name: str, table: pa.Table) -> asyncio.Future[str]:
         loop = asyncio.get_running_loop()
