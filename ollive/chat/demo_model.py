@@ -69,19 +69,19 @@ def count_tokens(text: str) -> int:
 class DemoChatModel(BaseChatModel):
     """The offline demo chat model (see the module docstring)."""
 
-    model_name: str = Field(DEMO_MODEL, description="Model name reported in telemetry.")
-    seed: int = Field(0, description="Same seed and same messages: same answer.")
+    model_name: str = Field(default=DEMO_MODEL, description="Model name reported in telemetry.")
+    seed: int = Field(default=0, description="Same seed and same messages: same answer.")
     latency_scale: float = Field(
-        1.0, ge=0, description="Multiplies every simulated delay; 0 = instant."
+        default=1.0, ge=0, description="Multiplies every simulated delay; 0 = instant."
     )
     error_rate: float = Field(
-        0.02, ge=0, le=1, description="Share of calls failing with DemoModelError."
+        default=0.02, ge=0, le=1, description="Share of calls failing with DemoModelError."
     )
     timeout_rate: float = Field(
-        0.01, ge=0, le=1, description="Share of calls raising DemoModelTimeout."
+        default=0.01, ge=0, le=1, description="Share of calls raising DemoModelTimeout."
     )
     timeout_s: float = Field(
-        20.0, gt=0, description="How long a timing-out call hangs (times scale)."
+        default=20.0, gt=0, description="How long a timing-out call hangs (times scale)."
     )
 
     @property

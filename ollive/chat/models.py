@@ -46,7 +46,7 @@ def make_model(
     kind, _, name = spec.strip().partition(":")
     if kind == "demo" and not name:
         opts = demo or DemoOptions()
-        return DemoChatModel(  # type: ignore[call-arg]
+        return DemoChatModel(
             seed=opts.seed,
             latency_scale=opts.latency_scale,
             error_rate=opts.error_rate,

@@ -112,10 +112,13 @@ def test_openai_model_from_the_environment_runs_a_turn_with_tools(
     monkeypatch.setenv("OLLIVE_CHAT_MODEL", "openai:fake-gpt")
     monkeypatch.setenv("OPENAI_BASE_URL", url)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-    agent = ChatAgent(make_model(Settings().chat_model), LocalMemory())
+    model = make_model(Settings().chat_model)
+    agent = ChatAgent(model, LocalMemory())
 
     async def run() -> list[Any]:
-        return [event async for event in agent.stream("What is 6 * 7?", user_id="u-2")]
+        events = [event async for event in agent.stream("What is 6 * 7?", user_id="u-2")]
+        await model.root_async_client.close()  # type: ignore[attr-defined]  # in this loop
+        return events
 
     events = asyncio.run(run())
     kinds = [e.type for e in events]
