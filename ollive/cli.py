@@ -128,6 +128,17 @@ def bench_ingest(
     emit_figures(run_ingest_bench(get_settings(), url, events, concurrency, batch_size, api_key))
 
 
+@bench_app.command("capacity")
+def bench_capacity(
+    events: int = typer.Option(20_000, min=100, help="Events per stage."),
+    batch_size: int = typer.Option(1000, min=1, help="Events per body."),
+) -> None:
+    """CPU cost per ingest stage (replica pipeline, OTLP, warehouse insert), for sizing."""
+    from serve.capacity import run_capacity_bench
+
+    emit_figures(run_capacity_bench(events, batch_size))
+
+
 # --- demo: traffic ------------------------------------------------------------------------
 
 
