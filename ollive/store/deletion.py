@@ -39,7 +39,7 @@ TIME_COLUMNS: dict[str, str] = {
     "scores": "timestamp",
 }
 _AGGREGATED = ("inference_logs", "tool_executions")  # the raw tables the MVs read
-_MAX_RUNS = 64  # more bucket runs than this: rebuild one range from the first to the last
+_MAX_RUNS = 4  # more bucket runs than this (each costs two mutations): rebuild one range from the first to the last
 _BUCKET = timedelta(minutes=5)
 _TTL_SETTINGS = {
     "inference_logs": "ttl_inference_days",
@@ -121,11 +121,13 @@ def plan_deletion(
         if not plan.counts[table]:
             continue
         rows = warehouse.query_arrow(
-            f"SELECT DISTINCT project, toStartOfFiveMinutes({TIME_COLUMNS[table]}) AS bucket "
+            "SELECT DISTINCT project, "
+            f"toUnixTimestamp(toStartOfFiveMinutes({TIME_COLUMNS[table]})) AS bucket "
             f"FROM {table} WHERE {plan.condition(table)}"
         ).to_pylist()
         for row in rows:
-            plan.buckets.setdefault(row["project"], []).append(_utc(row["bucket"]))
+            bucket = datetime.fromtimestamp(int(row["bucket"]), UTC)
+            plan.buckets.setdefault(row["project"], []).append(bucket)
     plan.buckets = {p: sorted(set(b)) for p, b in plan.buckets.items()}
     return plan
 
