@@ -10,7 +10,7 @@ import typer
 
 from ollive.config import get_settings
 
-__all__ = ["delete_command", "keys_app", "retention_command"]
+__all__ = ["dashboard_login", "delete_command", "keys_app", "retention_command"]
 
 keys_app = typer.Typer(help="API keys: each belongs to one project; stored hashed, shown once.")
 
@@ -141,3 +141,26 @@ def retention_command(
     if apply:
         applied = apply_retention(_open(warehouse), s)
         typer.echo(f"applied TTLs to {', '.join(applied)}")
+
+
+def dashboard_login(warehouse_url: str | None) -> str | None:
+    """The dashboard's ``user:password``: OLLIVE_DASHBOARD_AUTH, else a generated one when
+    API keys are configured (printed once and written to ``$OLLIVE_HOME/dashboard.auth``)."""
+    import secrets
+
+    from ollive.ingest.keystore import list_keys
+
+    settings = get_settings()
+    if settings.dashboard_auth:
+        return settings.dashboard_auth
+    if not any(not k.revoked for k in list_keys(_open(warehouse_url))):
+        return None  # the embedded default: only the demo key, no login
+    login = f"admin:{secrets.token_urlsafe(18)}"
+    path = settings.home / "dashboard.auth"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(login + "\n", "utf-8")
+    typer.echo(
+        f"API keys are configured: dashboard login {login} (also in {path}); set OLLIVE_DASHBOARD_AUTH to choose it"
+    )
+    return login

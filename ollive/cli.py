@@ -50,12 +50,13 @@ def dashboard_command(
     refresh_s: float = typer.Option(60.0, "--refresh", help="Seconds between refreshes (0: off)."),
 ) -> None:
     """Serve the Panel dashboard (basic auth when OLLIVE_DASHBOARD_AUTH=user:password)."""
+    from ollive._hardening_cli import dashboard_login  # login when API keys exist (issue 9)
     from ollive.ui.serve import serve_dashboard
 
     settings = get_settings()
     typer.echo(f"Ollive dashboard on http://{address}:{port or settings.dashboard_port}/")
     serve_dashboard(warehouse, port=port or settings.dashboard_port, address=address,
-                    auth=settings.dashboard_auth, project=project, refresh_s=refresh_s)  # fmt: skip
+                    auth=dashboard_login(warehouse), project=project, refresh_s=refresh_s)  # fmt: skip
 
 
 @bench_app.command("insights")
