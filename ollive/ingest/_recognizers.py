@@ -90,7 +90,7 @@ _DATE_OR_TIME = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.\-]\d{1,2}[/.\-]\d{
 _DIGIT = re.compile(r"\d")
 _IPV4_SHAPE = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 _NOT_PHONE_SHAPE = re.compile(
-    r"^(?:\d+\.\d{1,2}|\d{4}([ -])\d{4}\1\d{4}\1\d{1,4}|\d{4}([ -])\d{6}\2\d{4,5}|\d{3}([ -])\d{2}\3\d{4})$"
+    r"^(?:\d{13,19}|\d+\.\d{1,2}|\d{4}([ -])\d{4}\1\d{4}\1\d{1,4}|\d{4}([ -])\d{6}\2\d{4,5}|\d{3}([ -])\d{2}\3\d{4})$"
 )
 _IBAN_BEFORE = re.compile(r"[A-Z]{2}\d{2}(?: [A-Z0-9]{4})*[ -]$")
 _PHONE_DENY = re.compile(
