@@ -87,7 +87,7 @@ def parse_body(body: bytes, max_events: int) -> ParsedBody:
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise ContractError(f"malformed JSON: {exc}") from None
+        data = _overflowing_numbers(body, exc)
     if isinstance(data, dict) and "events" in data and "log_type" not in data:
         extra = sorted(set(data) - {"events", "project"})
         if extra:
@@ -102,6 +102,26 @@ def parse_body(body: bytes, max_events: int) -> ParsedBody:
     if len(items) > max_events:
         raise BatchTooLargeError(f"{len(items)} events in one body; the limit is {max_events}")
     return _validate_items(items)
+
+
+# --- issue 9: a number too large for a double (1e400) rejects its event, not its batch ---
+def _overflowing_numbers(body: bytes, exc: orjson.JSONDecodeError) -> Any:
+    """Parse again with the standard library (1e400 -> inf, which the contract rejects per
+    event) when orjson only refused an overflowing number; else raise ContractError."""
+    if "infinity" not in str(exc):
+        raise ContractError(f"malformed JSON: {exc}") from None
+    import json
+
+    def _no_constants(name: str) -> Any:
+        raise ValueError(f"{name} is not JSON")
+
+    try:
+        return json.loads(body, parse_constant=_no_constants)
+    except (ValueError, RecursionError) as again:  # UnicodeDecodeError is a ValueError
+        raise ContractError(f"malformed JSON: {again}") from None
+
+
+# --- end of issue 9 ---------------------------------------------------------------------
 
 
 def _validate_items(items: list[Any]) -> ParsedBody:
