@@ -34,11 +34,11 @@ __all__ = [
     "TrafficConfig",
     "TrafficReport",
     "TurnResult",
+    "conversation",
     "print_report",
     "run_traffic",
     "sse_events",
     "with_pii",
-    "conversation",
 ]
 
 
@@ -46,7 +46,7 @@ __all__ = [
 class TrafficConfig:
     """What to simulate. ``url`` is the chatbot's ``/chat`` URL (or the server's base URL)."""
 
-    url: str = "http://127.0.0.1:8000/chat"
+    url: str = "http://127.0.0.1:8000/chat"  # or the server's base URL
     rate: float = 2.0
     duration_s: float = 30.0
     users: int = 8
@@ -58,8 +58,9 @@ class TrafficConfig:
 
     @property
     def chat_url(self) -> str:
+        """``url`` without a trailing slash; a bare server URL gets ``/chat`` appended."""
         url = self.url.rstrip("/")
-        return url if url.endswith("/chat") else url + "/chat"
+        return url + "/chat" if httpx.URL(url).path in ("", "/") else url
 
 
 @dataclass

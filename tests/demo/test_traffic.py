@@ -41,6 +41,7 @@ def test_personas_and_pii_are_deterministic_and_realistic() -> None:
 def test_chat_url_accepts_the_base_url() -> None:
     assert TrafficConfig(url="http://h:1").chat_url == "http://h:1/chat"
     assert TrafficConfig(url="http://h:1/chat/").chat_url == "http://h:1/chat"
+    assert TrafficConfig(url="http://h:1/bot").chat_url == "http://h:1/bot"
 
 
 def _free_port() -> int:
