@@ -154,14 +154,17 @@ def tool_source(con: Any, filters: Filters, bucket_s: int | None, dims: tuple[st
         )
         return Source(table, "bucket", True)
     table = filters.apply(
-        cached_table(con, "tool_executions"), "started_at", con.project, ignore=("provider", "model")
+        cached_table(con, "tool_executions"),
+        "started_at",
+        con.project,
+        ignore=("provider", "model"),
     )
     return Source(table, "started_at", False)
 
 
 def inference_measures(src: Source, names: tuple[str, ...]) -> dict[str, ir.Scalar]:
     """Aggregate expressions by name over either source. Quantile names (``latency_q``,
-    ``ttft_q``) are arrays at :data:`LEVELS`; unpack them with :func:`unpack_quantiles`."""
+    ``ttft_q``) are arrays at :data:`LEVELS`; split them with :func:`split_quantiles`."""
     t = src.table
     if src.aggregated:
         build = {
@@ -208,12 +211,18 @@ def tool_measures(src: Source) -> dict[str, ir.Scalar]:
     }
 
 
-def unpack_quantiles(
-    expr: ir.Table, column: str, prefix: str, which: tuple[str, ...] = ("p50", "p95", "p99")
-) -> ir.Table:
-    """Replace an array-of-quantiles column by ``<prefix>_p50`` ... columns (NaN if empty)."""
-    values = {f"{prefix}_{p}": expr[column][P[p]].cast("float64") for p in which}
-    return expr.mutate(**values).drop(column)
+def split_quantiles(
+    measures: dict[str, Any],
+    name: str,
+    prefix: str,
+    which: tuple[str, ...] = ("p50", "p95", "p99"),
+    suffix: str = "_ms",
+) -> dict[str, Any]:
+    """``measures`` with the array-of-quantiles measure ``name`` replaced by one scalar
+    measure per level (``<prefix>_p50<suffix>`` ...), computed in the same aggregation."""
+    out = {k: v for k, v in measures.items() if k != name}
+    out.update({f"{prefix}_{p}{suffix}": measures[name][P[p]].cast("float64") for p in which})
+    return out
 
 
 def ratio(numerator: ir.NumericValue, denominator: ir.NumericValue) -> ir.FloatingValue:

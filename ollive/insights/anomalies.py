@@ -73,8 +73,8 @@ def anomalies_expr(
     first = _floor(start - parse_duration(lookback), bucket_s)
     src = s.inference_source(con, Filters.of(f, start=first, end=end), bucket_s, (by,))
     measures = s.inference_measures(src, ("requests", "errors", "latency_q", "cost_usd"))
-    expr = src.table.group_by(**src.keys(bucket_s, (by,))).aggregate(**measures)
-    return s.unpack_quantiles(expr, "latency_q", "latency", ("p50", "p95"))
+    measures = s.split_quantiles(measures, "latency_q", "latency", ("p50", "p95"), suffix="")
+    return src.table.group_by(**src.keys(bucket_s, (by,))).aggregate(**measures)
 
 
 def anomalies(
@@ -203,12 +203,13 @@ def seasonal_scores(
     same kind, weekday or weekend, when ``weekly``). Points with fewer than
     ``min_history`` such earlier values are not scored (NaN)."""
     index = pd.DatetimeIndex(values.index)
-    frame = pd.DataFrame({"v": values.to_numpy(dtype=float), "day": index.normalize(),
-                          "slot": index.hour * 60 + index.minute})  # fmt: skip
-    grid = frame.pivot_table(index="day", columns="slot", values="v", aggfunc="first", dropna=False)
-    days = pd.DatetimeIndex(grid.index)
-    weekend = np.asarray(days.day_of_week >= 5)
-    matrix = grid.to_numpy(dtype=float)
+    seconds = index.as_unit("s").asi8
+    day = seconds // 86400
+    days, row = np.unique(day, return_inverse=True)
+    slots, column = np.unique(seconds % 86400, return_inverse=True)
+    matrix = np.full((len(days), len(slots)), np.nan)
+    matrix[row, column] = values.to_numpy(dtype=float)
+    weekend = ((days + 3) % 7) >= 5  # 1970-01-01 was a Thursday
     expected = np.full(matrix.shape, np.nan)
     scale = np.full(matrix.shape, np.nan)
     for i in range(1, len(days)):
@@ -222,8 +223,7 @@ def seasonal_scores(
             mad = np.nanmedian(np.abs(base - median), axis=0)
         expected[i] = np.where(enough, median, np.nan)
         scale[i] = np.where(enough, 1.4826 * mad, np.nan)
-    position = (days.get_indexer(frame["day"]), grid.columns.get_indexer(frame["slot"]))
     return (
-        pd.Series(expected[position], index=values.index),
-        pd.Series(scale[position], index=values.index),
+        pd.Series(expected[row, column], index=values.index),
+        pd.Series(scale[row, column], index=values.index),
     )

@@ -65,12 +65,9 @@ def summary_expr(con: Any, filters: Filters | None = None, **kw: Any) -> ir.Tabl
         "conversations",
     )
     period = ibis.ifelse(ts >= ibis.literal(start), "current", "previous")
-    expr = src.table.group_by(period=period).aggregate(**s.inference_measures(src, names))
-    expr = expr.mutate(
-        error_rate=s.ratio(expr.errors, expr.requests),
-        latency_p95_ms=expr.latency_q[s.P["p95"]].cast("float64"),
-    ).drop("latency_q")
-    return expr.select("period", *_KPIS)
+    measures = s.split_quantiles(s.inference_measures(src, names), "latency_q", "latency", ("p95",))
+    measures["error_rate"] = s.ratio(measures["errors"], measures["requests"])
+    return src.table.group_by(period=period).aggregate(**measures).select("period", *_KPIS)
 
 
 def summary(con: Any, filters: Filters | None = None, **kw: Any) -> pd.DataFrame:
@@ -105,15 +102,11 @@ def latency_expr(
     bucket_s, dims = s.bucket_seconds(bucket), _dims(by)
     src = s.inference_source(con, f, bucket_s, dims)
     keys = src.keys(bucket_s, dims)
-    expr = src.table.group_by(**keys).aggregate(
-        **s.inference_measures(src, ("requests", "latency_q", "ttft_q"))
+    measures = s.inference_measures(src, ("requests", "latency_q", "ttft_q"))
+    measures = s.split_quantiles(
+        s.split_quantiles(measures, "latency_q", "latency"), "ttft_q", "ttft"
     )
-    expr = s.unpack_quantiles(expr, "latency_q", "latency")
-    expr = s.unpack_quantiles(expr, "ttft_q", "ttft")
-    expr = expr.rename(
-        {f"{m}_{p}_ms": f"{m}_{p}" for m in ("latency", "ttft") for p in ("p50", "p95", "p99")}
-    )
-    return expr.order_by(list(keys))
+    return src.table.group_by(**keys).aggregate(**measures).order_by(list(keys))
 
 
 def latency(

@@ -44,10 +44,10 @@ def tool_stats_expr(
     if bucket_s is not None:
         keys["bucket"] = s.truncate(src.table[src.time_column], bucket_s)
     keys.update({d: src.table[d] for d in dims})
-    expr = src.table.group_by(**keys).aggregate(**s.tool_measures(src))
-    expr = expr.mutate(error_rate=s.ratio(expr.errors, expr.calls))
-    expr = s.unpack_quantiles(expr, "latency_q", "latency")
-    expr = expr.rename({f"latency_{p}_ms": f"latency_{p}" for p in ("p50", "p95", "p99")})
+    measures = s.tool_measures(src)
+    measures["error_rate"] = s.ratio(measures["errors"], measures["calls"])
+    measures = s.split_quantiles(measures, "latency_q", "latency")
+    expr = src.table.group_by(**keys).aggregate(**measures)
     order_by = [*(["bucket"] if bucket_s else []), ibis.desc(_ORDER[order]), *dims]
     return expr.order_by(order_by)
 
