@@ -113,6 +113,8 @@ class IngestPipeline:
         fill_costs(parsed.events, self.prices)
         batch = PreparedBatch(project, redactions=[{} for _ in parsed.events])
         failed = self._redact(parsed.events, batch.redactions, project)
+        for pos, loc in self._redact_structured(parsed.events, batch.redactions, project).items():
+            failed.setdefault(pos, loc)
         keep = [i not in failed for i in range(len(parsed.events))]
         for pos, loc in sorted(failed.items()):
             parsed.rejected.append(
@@ -152,6 +154,55 @@ class IngestPipeline:
             for entity, n in _counts_of(result).items():
                 counts[pos][entity] = counts[pos].get(entity, 0) + int(n)
         return failed
+
+
+    # --- issue 9: string values inside metadata / attributes are redacted too ------------
+    def _redact_structured(
+        self, events: Sequence[AnyEvent], counts: list[dict[str, int]], project: str
+    ) -> dict[int, str]:
+        """Redact every string leaf of ``metadata`` (and ``attributes``) in place."""
+        if self.redactor is None:
+            return {}
+        leaves: list[tuple[int, str, Any, Any]] = []  # (event position, path, container, key)
+        for pos, event in enumerate(events):
+            for name in STRUCTURED_FIELDS:
+                value = getattr(event, name, None)
+                if value:
+                    _string_leaves(value, name, pos, leaves)
+        if not leaves:
+            return {}
+        results = self.redactor.redact_batch([c[k] for _, _, c, k in leaves], project=project)
+        failed: dict[int, str] = {}
+        for (pos, path, container, key), result in zip(leaves, results, strict=True):
+            if _error_of(result) is not None:
+                container[key] = ""
+                if self.fail_closed:
+                    failed.setdefault(pos, path)
+                else:
+                    counts[pos][FAILED_ENTITY] = counts[pos].get(FAILED_ENTITY, 0) + 1
+                continue
+            container[key] = result.text
+            for entity, n in _counts_of(result).items():
+                counts[pos][entity] = counts[pos].get(entity, 0) + int(n)
+        return failed
+
+
+#: the JSON fields whose string values are redacted (nested, any depth)
+STRUCTURED_FIELDS = ("metadata", "attributes")
+
+
+def _string_leaves(node: Any, path: str, pos: int, out: list[tuple[int, str, Any, Any]]) -> None:
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, value in items:
+        sub = f"{path}.{key}" if isinstance(node, dict) else f"{path}[{key}]"
+        if isinstance(value, str):
+            if value:
+                out.append((pos, sub, node, key))
+        else:
+            _string_leaves(value, sub, pos, out)
+
+
+# --- end of issue 9 ---------------------------------------------------------------------
 
 
 def _error_of(result: Any) -> Any:
