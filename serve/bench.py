@@ -286,7 +286,9 @@ def count_service_rows(warehouse: Any, service: str) -> dict[str, int]:
 
 
 class PeakMemory:
-    """Samples the RSS of Ray's processes (by role) and this one, keeping the peak (MiB)."""
+    """Samples the RSS of this process's children (Ray's processes by role, Valkey) and of
+    this process, keeping the peak (MiB). With ``--url`` the server is not a child: only
+    the client is reported."""
 
     def __init__(self, interval_s: float = 0.5) -> None:
         self.peaks: dict[str, float] = {}
@@ -307,14 +309,16 @@ class PeakMemory:
     def _run(self, interval_s: float) -> None:
         import psutil
 
+        me = psutil.Process()
         while not self._stop.is_set():
-            for proc in psutil.process_iter(["name", "cmdline", "memory_info"]):
+            # this process's descendants: the local Ray cluster it started, Valkey
+            for proc in me.children(recursive=True):
                 try:
-                    cmd = " ".join(proc.info["cmdline"] or [])
-                    rss = proc.info["memory_info"].rss / 2**20
-                except (psutil.Error, TypeError, AttributeError):
+                    cmd = " ".join(proc.cmdline())
+                    rss = proc.memory_info().rss / 2**20
+                    role = _role(cmd, proc.name())
+                except psutil.Error:
                     continue
-                role = _role(cmd, proc.info["name"] or "")
                 if role:
                     key = f"{role}[{proc.pid}]"
                     self.peaks[key] = round(max(self.peaks.get(key, 0.0), rss), 1)

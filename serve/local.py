@@ -55,12 +55,12 @@ class LocalIngest:
             ray.shutdown()
 
 
-def _init_ray(address: str | None, num_cpus: int | None, attempts: int = 3) -> None:
+def _init_ray(address: str | None, num_cpus: int | None, attempts: int = 6) -> None:
     """``ray.init``, retried: on a loaded machine a node can miss Ray's 30 s startup window."""
     for attempt in range(attempts):
         try:
             ray.init(
-                address=address,
+                address=address or "local",  # never attach to a stray `ray start` cluster
                 num_cpus=None if address else num_cpus,
                 namespace=NAMESPACE,
                 include_dashboard=False,
