@@ -8,7 +8,6 @@ which takes the parametric function name as a constant string chosen here, never
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -83,12 +82,13 @@ def truncate(ts: ir.TimestampValue, seconds: int) -> ir.TimestampValue:
     return bucketed.cast(dt.Timestamp(timezone="UTC"))
 
 
-_tables: weakref.WeakKeyDictionary[Any, dict[str, ir.Table]] = weakref.WeakKeyDictionary()
-
-
 def cached_table(con: Any, name: str) -> ir.Table:
-    """``con.table(name)``, cached per connection (saves a schema query per insight)."""
-    cached = _tables.setdefault(con, {})
+    """``con.table(name)``, cached on the connection (saves a schema query per insight).
+
+    Kept in the connection's own ``__dict__``: Ibis backends compare equal by database
+    identity, so a dictionary keyed by connection could mix two warehouses up.
+    """
+    cached: dict[str, ir.Table] = con.__dict__.setdefault("_ollive_tables", {})
     if name not in cached:
         cached[name] = con.table(name)
     return cached[name]

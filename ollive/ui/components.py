@@ -235,10 +235,21 @@ class AnomalyList(_Component):
     detector: param.Selector = param.Selector(default="seasonal", objects=["seasonal", "zscore"])
     min_window = param.String(default="7d")
 
+    def __init__(self, con: Any, filter_bar: FilterBar | None = None, **params: Any) -> None:
+        self._cache: tuple[Any, pd.DataFrame] | None = None
+        super().__init__(con, filter_bar, **params)
+
     def _load(self) -> pd.DataFrame:
         f = self.filter_bar.filters
         if oi.parse_duration(f.window) < oi.parse_duration(self.min_window):
             f = oi.Filters.of(f, window=self.min_window)
+        # hourly buckets only change when an hour completes: re-detect once per hour/filter
+        key = (f, self.detector, pd.Timestamp.now(tz="UTC").floor("h"))
+        if self._cache is None or self._cache[0] != key:
+            self._cache = (key, self._detect(f))
+        return self._cache[1]
+
+    def _detect(self, f: oi.Filters) -> pd.DataFrame:
         frames = [
             oi.anomalies(self._con, f, by=by, detector=self.detector) for by in ("model", "service")
         ]
