@@ -10,7 +10,7 @@ import typer
 
 from ollive.config import get_settings
 
-__all__ = ["dashboard_login", "delete_command", "keys_app", "retention_command"]
+__all__ = ["dashboard_login", "delete_command", "keys_app", "retention_command", "soak_command"]
 
 keys_app = typer.Typer(help="API keys: each belongs to one project; stored hashed, shown once.")
 
@@ -164,3 +164,23 @@ def dashboard_login(warehouse_url: str | None) -> str | None:
         f"API keys are configured: dashboard login {login} (also in {path}); set OLLIVE_DASHBOARD_AUTH to choose it"
     )
     return login
+
+
+def soak_command(
+    minutes: float = typer.Option(10.0, "--minutes", min=0.1, help="How long to hold the load."),
+    rate: float = typer.Option(500.0, "--rate", min=1.0, help="Events per second."),
+    sample_s: float = typer.Option(
+        10.0, "--sample", min=1.0, help="Seconds between memory samples."
+    ),
+) -> None:
+    """Steady ingest load on the embedded platform: memory of every process, spool depth."""
+    from ollive.cli import emit_figures
+    from serve.soak import run_soak
+
+    figures = run_soak(get_settings(), minutes, rate=rate, sample_s=sample_s)
+    emit_figures(figures)
+    if figures["stored"] != figures["acknowledged"]:
+        typer.echo(
+            f"stored {figures['stored']} != acknowledged {figures['acknowledged']}", err=True
+        )
+        raise typer.Exit(1)

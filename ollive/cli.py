@@ -370,9 +370,15 @@ def bench_redact(
 
 
 # --- hardening (issue 9): keys, delete, retention -----------------------------------------
-from ollive._hardening_cli import delete_command, keys_app, retention_command  # noqa: E402
+from ollive._hardening_cli import (  # noqa: E402
+    delete_command,
+    keys_app,
+    retention_command,
+    soak_command,
+)
 
 app.add_typer(keys_app, name="keys")
+bench_app.command("soak")(soak_command)
 app.command("delete")(delete_command)
 app.command("retention")(retention_command)
 # --- end of hardening -------------------------------------------------------------------
