@@ -23,7 +23,9 @@ from ollive.errors import ConfigError
 from .conftest import EventSink, wait_until
 
 
-def _chunk(delta: dict[str, Any], finish: str | None = None, model: str = "fake-gpt") -> dict[str, Any]:
+def _chunk(
+    delta: dict[str, Any], finish: str | None = None, model: str = "fake-gpt"
+) -> dict[str, Any]:
     return {
         "id": "chatcmpl-1",
         "object": "chat.completion.chunk",
@@ -130,9 +132,15 @@ def test_openai_model_from_the_environment_runs_a_turn_with_tools(
     first = app.state.requests[-2]
     assert first["stream"] is True and first["model"] == "fake-gpt"
     assert [t["function"]["name"] for t in first["tools"]][:2] == ["current_time", "calculator"]
-    inferences = wait_until(lambda: len(sink.of_type("inference")) == 2 and sink.of_type("inference"))
+    inferences = wait_until(
+        lambda: len(sink.of_type("inference")) == 2 and sink.of_type("inference")
+    )
     tools = wait_until(lambda: sink.of_type("tool_execution"))
     for event in inferences:
-        assert (event["provider"], event["model"], event["prompt_tokens"]) == ("openai", "fake-gpt", 21)
+        assert (event["provider"], event["model"], event["prompt_tokens"]) == (
+            "openai",
+            "fake-gpt",
+            21,
+        )
     asking = next(i for i in inferences if i["tool_calls_count"] == 1)
     assert tools[0]["parent_request_id"] == asking["request_id"]
