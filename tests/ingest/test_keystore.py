@@ -100,3 +100,28 @@ def test_event_lands_in_its_keys_project_whatever_the_body_says(
     )
     assert projects == [project, project]
     assert not warehouse.scalar("SELECT count() FROM inference_logs WHERE project = 'someone-else'")
+
+
+def test_dashboard_asks_for_a_login_once_keys_exist(
+    warehouse: Any,
+    project: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Any,
+    request: pytest.FixtureRequest,
+) -> None:
+    import ollive._hardening_cli as hardening_cli
+    from ollive.config import get_settings
+
+    monkeypatch.setattr(hardening_cli, "_open", lambda url: warehouse)
+    monkeypatch.setenv("OLLIVE_HOME", str(tmp_path))
+    monkeypatch.delenv("OLLIVE_DASHBOARD_AUTH", raising=False)
+    get_settings.cache_clear()  # settings are read once per process
+    request.addfinalizer(get_settings.cache_clear)
+    create_key(warehouse, project)
+    login = hardening_cli.dashboard_login(None)
+    assert login is not None and login.startswith("admin:") and len(login) > 20
+    assert (tmp_path / "dashboard.auth").read_text().strip() == login
+    assert (tmp_path / "dashboard.auth").stat().st_mode & 0o077 == 0
+    monkeypatch.setenv("OLLIVE_DASHBOARD_AUTH", "ops:chosen")
+    get_settings.cache_clear()
+    assert hardening_cli.dashboard_login(None) == "ops:chosen"
