@@ -195,18 +195,6 @@ def bench_chat_command(
     emit_figures(run_chat_bench(turns=turns, latency_scale=latency_scale, seed=seed))
 
 
-@bench_app.command("chat")
-def bench_chat_command(
-    turns: int = typer.Option(20, min=2, help="Turns per arm at the realistic latency."),
-    latency_scale: float = typer.Option(1.0, min=0.0, help="Demo model latency multiplier."),
-    seed: int = typer.Option(0, help="Demo model seed (the same in both arms)."),
-) -> None:
-    """Latency the SDK adds to a chat turn: demo agent with and without instrumentation."""
-    from ollive.chat._bench import run_chat_bench
-
-    emit_figures(run_chat_bench(turns=turns, latency_scale=latency_scale, seed=seed))
-
-
 # --- sdk: bench ------------------------------------------------------------------------
 
 
