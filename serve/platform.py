@@ -169,7 +169,7 @@ def _start_ray(settings: Settings, num_cpus: int, attempts: int = 3) -> None:
             return
         try:
             ray.init(
-                address=settings.ray_address,
+                address=settings.ray_address or "local",  # "local": never join a stray cluster
                 num_cpus=None if settings.ray_address else num_cpus,
                 namespace=NAMESPACE,
                 include_dashboard=False,

@@ -73,6 +73,7 @@ def ray_session(ollive_home: Path) -> Iterator[object]:
             break
         try:
             ray.init(
+                address="local",  # never join a cluster some `ray start` left behind
                 num_cpus=4,
                 include_dashboard=False,
                 namespace="ollive",
