@@ -38,21 +38,24 @@ class LocalIngest:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def stop(self, shutdown_ray: bool | None = None) -> None:
-        try:
-            serve.delete(self.app_name)
-        except Exception as exc:  # already gone
-            log.debug("serve.delete: %s", exc)
+        """Flush the writers, then delete the app (or end Serve and Ray if this started them)."""
         for writer in self.writers:
             try:
                 ray.get(writer.drain.remote(), timeout=30)
             except Exception as exc:
                 log.debug("writer drain: %s", exc)
-            ray.kill(writer, no_restart=True)
+        if shutdown_ray if shutdown_ray is not None else self.started_ray:
+            serve.shutdown()  # the whole local cluster goes: no per-app deletion needed
+            ray.shutdown()
+        else:
+            try:
+                serve.delete(self.app_name)
+            except Exception as exc:  # already gone
+                log.debug("serve.delete: %s", exc)
+            for writer in self.writers:
+                ray.kill(writer, no_restart=True)
         if self.valkey is not None:
             self.valkey.stop()
-        if shutdown_ray if shutdown_ray is not None else self.started_ray:
-            serve.shutdown()
-            ray.shutdown()
 
 
 def _init_ray(address: str | None, num_cpus: int | None, attempts: int = 6) -> None:
