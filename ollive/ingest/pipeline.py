@@ -126,7 +126,9 @@ class IngestPipeline:
         batch.keep(keep)
         return batch
 
-    def _redact(self, events: Sequence[AnyEvent], counts: list[dict[str, int]], project: str) -> dict[int, str]:
+    def _redact(
+        self, events: Sequence[AnyEvent], counts: list[dict[str, int]], project: str
+    ) -> dict[int, str]:
         """Redact in place; returns event position -> field path of events to reject."""
         if self.redactor is None:
             return {}
@@ -154,7 +156,6 @@ class IngestPipeline:
             for entity, n in _counts_of(result).items():
                 counts[pos][entity] = counts[pos].get(entity, 0) + int(n)
         return failed
-
 
     # --- issue 9: string values inside metadata / attributes are redacted too ------------
     def _redact_structured(
@@ -192,7 +193,13 @@ STRUCTURED_FIELDS = ("metadata", "attributes")
 
 
 def _string_leaves(node: Any, path: str, pos: int, out: list[tuple[int, str, Any, Any]]) -> None:
-    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    items = (
+        node.items()
+        if isinstance(node, dict)
+        else enumerate(node)
+        if isinstance(node, list)
+        else ()
+    )
     for key, value in items:
         sub = f"{path}.{key}" if isinstance(node, dict) else f"{path}[{key}]"
         if isinstance(value, str):
