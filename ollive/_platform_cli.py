@@ -69,6 +69,17 @@ def up(settings: Settings, **parts: bool) -> None:
     finally:
         platform.stop()
         typer.echo("stopped; the data is kept")
+        _exit_now()
+
+
+def _exit_now() -> None:
+    """Exit the supervisor at once: everything it started is stopped, and third-party
+    non-daemon threads (Ray/Serve clients) must not keep a stopped platform's pid alive."""
+    import sys
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def down(settings: Settings, timeout_s: float) -> None:
@@ -80,15 +91,27 @@ def down(settings: Settings, timeout_s: float) -> None:
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not _running(pid):
             typer.echo(f"stopped the platform (pid {pid}); the data is kept")
             return
         time.sleep(0.3)
     os.kill(pid, signal.SIGKILL)
     typer.echo(f"the platform (pid {pid}) did not stop within {timeout_s:g} s and was killed", err=True)
     raise typer.Exit(1)
+
+
+def _running(pid: int) -> bool:
+    """True while ``pid`` runs; an exited process its parent has not reaped yet (a
+    zombie) counts as stopped."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
 
 
 def status(settings: Settings, as_json: bool) -> None:
@@ -141,6 +164,7 @@ def demo(settings: Settings, traffic_s: float, rate: float, history: int, exit_a
         if platform is not None:
             platform.stop()
             typer.echo("stopped; the data is kept")
+            _exit_now()
 
 
 def _background_traffic(url: str) -> threading.Event:

@@ -190,7 +190,7 @@ def _start_chat(settings: Settings, ingest: Any) -> str:
     args = ChatAppArgs.from_settings(settings, ingest.redis_url, endpoint=f"{ingest.url}/v1")
     serve.run(build_chat_app(args), name="chat", route_prefix=ROUTE_PREFIX, blocking=False)
     url = f"{ingest.url}{ROUTE_PREFIX}"
-    if not _wait_http(f"{url}/info", 120):
+    if not _wait_http(url, 180):
         raise RuntimeError(f"the chatbot did not become ready at {url}")
     return url
 
@@ -245,7 +245,7 @@ def platform_status(settings: Settings, counts: bool = True) -> dict[str, Any]:
         parts["ingest"] = "ok" if ready.status_code == 200 else f"degraded: {ready.text[:200]}"
     except httpx.HTTPError as exc:
         parts["ingest"] = f"down: {exc}"
-    for name, path in (("chat", "/info"), ("dashboard", "")):
+    for name, path in (("chat", ""), ("dashboard", "")):
         url = run["urls"].get(name)
         if url:
             try:
