@@ -74,7 +74,8 @@ class WarehouseSuite:
         wh.insert_arrow("inference_logs", rows, token=f"a-{uuid.uuid4()}")
         wh.insert_arrow("inference_logs", rows.slice(0, 3), token=f"b-{uuid.uuid4()}")
         assert raw_count(wh, project, final=True) == 10
-        assert raw_count(wh, project, final=False) == 13
+        # 13 until a background merge collapses the copies (which may already have happened)
+        assert raw_count(wh, project, final=False) in (10, 13)
         assert mv_requests(wh, project) == 13
         wh.rebuild_aggregates(T0 - timedelta(hours=1), T0 + timedelta(hours=1), project=project)
         assert mv_requests(wh, project) == 10
