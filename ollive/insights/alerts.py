@@ -204,25 +204,16 @@ class WebhookNotifier:
 
     def notify(self, firings: Sequence[Firing]) -> list[Firing]:
         """Send the firings not sent recently; returns those sent now."""
-        now = time.monotonic()
-        with self._lock:
-            fresh = [
-                f
-                for f in firings
-                if now - self._sent.get(f.fingerprint, -1e18) >= self.repeat_after_s
-            ]
-            if not fresh:
-                return []
-            try:
-                response = self._client.post(self.url, json=self.payload(fresh))
-                response.raise_for_status()
-            except httpx.HTTPError as exc:
-                self.failures += 1
-                log.warning("alert webhook %s failed (%s); will retry", self.url, exc)
-                return []
-            for f in fresh:
-                self._sent[f.fingerprint] = now
-            return fresh
+        return send_fresh(self, firings, self._post)
+
+    def _post(self, fresh: Sequence[Firing]) -> bool:
+        try:
+            response = self._client.post(self.url, json=self.payload(fresh))
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            log.warning("alert webhook %s failed (%s); will retry", self.url, exc)
+            return False
+        return True
 
     @staticmethod
     def payload(firings: Sequence[Firing]) -> dict[str, Any]:
@@ -240,6 +231,24 @@ class WebhookNotifier:
 
     def close(self) -> None:
         self._client.close()
+
+
+def send_fresh(notifier: Any, firings: Sequence[Firing], send: Any) -> list[Firing]:
+    """The de-duplication shared by notifiers: ``send`` the firings whose fingerprint was
+    not sent within ``notifier.repeat_after_s``; count a failed send; return those sent."""
+    now = time.monotonic()
+    with notifier._lock:
+        fresh = [
+            f for f in firings if now - notifier._sent.get(f.fingerprint, -1e18) >= notifier.repeat_after_s
+        ]
+        if not fresh:
+            return []
+        if not send(fresh):
+            notifier.failures += 1
+            return []
+        for f in fresh:
+            notifier._sent[f.fingerprint] = now
+        return fresh
 
 
 def _jsonable(firing: Firing) -> dict[str, Any]:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from ollive.insights.alerts import Firing, WebhookNotifier
+from ollive.insights.alerts import Firing, WebhookNotifier, send_fresh
 
 __all__ = ["FileNotifier"]
 
@@ -25,23 +24,15 @@ class FileNotifier:
         self._lock = threading.Lock()
 
     def notify(self, firings: Sequence[Firing]) -> list[Firing]:
-        now = time.monotonic()
-        with self._lock:
-            fresh = [
-                f
-                for f in firings
-                if now - self._sent.get(f.fingerprint, -1e18) >= self.repeat_after_s
-            ]
-            if not fresh:
-                return []
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                with self.path.open("a", encoding="utf-8") as out:
-                    for entry in WebhookNotifier.payload(fresh)["firings"]:
-                        out.write(json.dumps(entry) + "\n")
-            except OSError:
-                self.failures += 1
-                return []
-            for f in fresh:
-                self._sent[f.fingerprint] = now
-            return fresh
+        """Append the firings not written recently; returns those written now."""
+        return send_fresh(self, firings, self._append)
+
+    def _append(self, fresh: Sequence[Firing]) -> bool:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as out:
+                for entry in WebhookNotifier.payload(fresh)["firings"]:
+                    out.write(json.dumps(entry) + "\n")
+        except OSError:
+            return False
+        return True
