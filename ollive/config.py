@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(10_000_000, ge=1, description="Largest accepted request body (413).")
     max_events_per_batch: int = Field(10_000, ge=1, description="Largest accepted batch.")
+    redaction_policy_file: Path | None = Field(
+        None, description="TOML/JSON redaction policies: a default and one per project (docs/redaction.md)."
+    )
     redaction_fail_closed: bool = Field(
         False, description="Reject an event whose redaction failed (else drop its previews)."
     )

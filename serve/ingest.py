@@ -120,10 +120,14 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
     return JSONResponse({"detail": message}, status_code=status, headers=headers)
 
 
-def _build_redactor() -> Any:
-    from ollive.ingest.redact import Redactor
+def _build_redactor(settings: Settings) -> Any:
+    from ollive.ingest.redact import Redactor, load_policies
 
-    redactor = Redactor()
+    if settings.redaction_policy_file is not None:
+        default, projects = load_policies(settings.redaction_policy_file)
+        redactor = Redactor(default, projects=projects)
+    else:
+        redactor = Redactor()
     redactor.warm()
     return redactor
 
@@ -168,7 +172,7 @@ class IngestAPI:
         settings = Settings.model_validate_json(settings_json)
         self._writers = writers
         self._pipeline = IngestPipeline(
-            _build_redactor() if redaction else None,
+            _build_redactor(settings) if redaction else None,
             max_body_bytes=settings.max_body_bytes,
             max_events=settings.max_events_per_batch,
             fail_closed=settings.redaction_fail_closed,

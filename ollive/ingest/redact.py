@@ -32,12 +32,14 @@ import threading
 from collections import Counter, OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from ollive.errors import ConfigError
 
 __all__ = [
     "DEFAULT_POLICY",
+    "load_policies",
     "Finding",
     "Operator",
     "RedactionPolicy",
@@ -146,6 +148,32 @@ class RedactionPolicy:
     def operator_for(self, entity_type: str) -> Operator:
         """The operator applied to ``entity_type``."""
         return dict(self.operators).get(entity_type, self.default_operator)  # type: ignore[arg-type]
+
+
+def load_policies(path: str | Path) -> tuple[RedactionPolicy, dict[str, RedactionPolicy]]:
+    """The default policy and per-project policies from a TOML or JSON file::
+
+        [default]                       # optional: overrides DEFAULT_POLICY's fields
+        default_operator = "replace"
+        [projects.acme]                 # one table per project, RedactionPolicy's fields
+        entities = ["EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD"]
+        operators = { EMAIL_ADDRESS = "hash" }
+        hash_salt = "a-salt-of-16-bytes-or-more"
+
+    Ingest reads it from ``OLLIVE_REDACTION_POLICY_FILE``.
+    """
+    import json
+    import tomllib
+
+    path = Path(path)
+    try:
+        text = path.read_text("utf-8")
+        data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+        default = RedactionPolicy(**data.get("default", {}))
+        projects = {name: RedactionPolicy(**fields) for name, fields in data.get("projects", {}).items()}
+    except (OSError, ValueError, TypeError) as exc:
+        raise ConfigError(f"redaction policy file {path}: {exc}") from exc
+    return default, projects
 
 
 DEFAULT_POLICY = RedactionPolicy()

@@ -165,3 +165,25 @@ def test_whole_addresses_are_redacted_not_prefixes(redactor: Redactor) -> None:
     )
     phone = "mobile\u00a0+44\u00a020\u00a07946\u00a00958, thanks"
     assert redactor.redact(phone).text == "mobile\u00a0<PHONE_NUMBER>, thanks"
+
+
+def test_policy_file_gives_a_default_and_per_project_policies(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from ollive.errors import ConfigError
+    from ollive.ingest.redact import Redactor, load_policies
+
+    path = tmp_path / "policies.toml"
+    path.write_text(
+        '[projects.acme]\nentities = ["EMAIL_ADDRESS"]\noperators = { EMAIL_ADDRESS = "mask" }\n'
+    )
+    default, projects = load_policies(path)
+    redactor = Redactor(default, projects=projects)
+    text = "mail jane.doe@example.com or call 212-555-0187"
+    acme = redactor.redact_batch([text], project="acme")[0]
+    assert "jane.doe@example.com" not in acme.text and "<EMAIL_ADDRESS>" not in acme.text
+    assert "212-555-0187" in acme.text  # acme only redacts e-mail addresses
+    other = redactor.redact_batch([text], project="other")[0]
+    assert "<EMAIL_ADDRESS>" in other.text
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[projects.x]\noperators = { EMAIL_ADDRESS = "shred" }\n')
+    with pytest.raises(ConfigError, match="operator"):
+        load_policies(bad)
