@@ -153,6 +153,7 @@ def demo(settings: Settings, traffic_s: float, rate: float, history: int, exit_a
         typer.echo(f"sending chat traffic for {traffic_s:g} s at {rate:g} turns/s to {urls['chat']} ...")
         report = run_traffic(TrafficConfig(url=urls["chat"], rate=rate, duration_s=traffic_s), progress=True)
         print_report(report)
+        _print_stored()
         _print_urls(urls, "Ollive demo: the data is flowing")
         if platform is None or exit_after:
             return
@@ -165,6 +166,17 @@ def demo(settings: Settings, traffic_s: float, rate: float, history: int, exit_a
             platform.stop()
             typer.echo("stopped; the data is kept")
             _exit_now()
+
+
+def _print_stored() -> None:
+    """What the warehouse holds now: the history plus the chat turns just sent."""
+    from ollive.demo.summary import print_summary
+    from ollive.store import open_warehouse
+
+    try:
+        print_summary(open_warehouse("ray://warehouse"), project=DEMO_PROJECT)
+    except Exception as exc:  # the summary is a courtesy; the platform is what matters
+        typer.echo(f"(no warehouse summary: {exc})", err=True)
 
 
 def _background_traffic(url: str) -> threading.Event:
