@@ -56,7 +56,7 @@ __all__ = [
     "parse_event",
 ]
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION: Literal["1.0"] = "1.0"
 MAX_PREVIEW_CHARS = 500
 MAX_MESSAGE_CHARS = 4_000
 MAX_NAME_CHARS = 256
@@ -224,9 +224,9 @@ class InferenceEvent(_Timed):
             )
         if self.cached_prompt_tokens > self.prompt_tokens:
             raise ValueError("cached_prompt_tokens must not exceed prompt_tokens")
-        if self.ttft_ms is not None and self.latency_ms is not None:
-            if self.ttft_ms > self.latency_ms + LATENCY_TOLERANCE_MS:
-                raise ValueError("ttft_ms must not exceed latency_ms")
+        latency = self.latency_ms
+        if self.ttft_ms is not None and latency is not None and self.ttft_ms > latency + LATENCY_TOLERANCE_MS:
+            raise ValueError("ttft_ms must not exceed latency_ms")
         return self
 
 

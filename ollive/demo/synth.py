@@ -152,8 +152,8 @@ def seed_warehouse(
     import time
 
     config = SynthConfig(events=events, **options)  # type: ignore[arg-type]
-    report = SeedReport(incidents=incidents_for(config), end=config.end_time())
-    report.start = report.end - timedelta(days=config.days)  # type: ignore[operator]
+    end = config.end_time()
+    report = SeedReport(incidents=incidents_for(config), start=end - timedelta(days=config.days), end=end)
     began = time.perf_counter()
     bar = _bar(events) if progress is True else None
     for index, tables in enumerate(generate(config)):

@@ -95,6 +95,8 @@ def open_warehouse(url: str | None = None, settings: Settings | None = None, mig
 
 def _join_platform(settings: Settings) -> None:
     """Connect this process to the running platform's Ray cluster (once)."""
+    import logging
+
     import ray
 
     from ollive._runfile import read_run_file
@@ -103,7 +105,7 @@ def _join_platform(settings: Settings) -> None:
         return
     run = read_run_file(settings.run_file) or {}
     address = settings.ray_address or run.get("ray_address") or "auto"
-    ray.init(address=address, namespace="ollive", log_to_driver=False, logging_level="WARNING")
+    ray.init(address=address, namespace="ollive", log_to_driver=False, logging_level=logging.WARNING)
 
 
 def connect(url: str | None = None, project: str | None = None, settings: Settings | None = None) -> Connection:

@@ -13,9 +13,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def actor_warehouse(ray_session, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    from serve.warehouse import ensure_warehouse_actor
-
     from ollive.store.actor import ActorWarehouse
+    from serve.warehouse import ensure_warehouse_actor
 
     directory: Path = tmp_path_factory.mktemp("actor-wh")
     handle = ensure_warehouse_actor(f"chdb://{directory}")
