@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,6 +16,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from tests.serve._serve import serve_base_url
 
 pytestmark = pytest.mark.slow
 
@@ -65,24 +66,8 @@ def _wait(predicate: Callable[[], Any], timeout_s: float = 20.0) -> Any:
     return predicate()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
-def _serve_base_url() -> str:
-    from ray import serve
-    from ray.serve.context import _get_global_client
-
-    try:
-        client = _get_global_client()
-    except Exception:
-        client = None
-    if client is None:
-        serve.start(http_options={"host": "127.0.0.1", "port": _free_port()})
-        client = _get_global_client()
-    return f"http://127.0.0.1:{client.http_config.port}"
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +84,7 @@ def chat_url(ray_session: Any, valkey_url: str, sink: _Sink) -> Iterator[str]:
 
     from serve.chatbot import ROUTE_PREFIX, ChatAppArgs, build_chat_app
 
-    base = _serve_base_url()
+    base = serve_base_url()
     args = ChatAppArgs(
         redis_url=valkey_url,
         endpoint=sink.endpoint,

@@ -19,6 +19,8 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+from tests.serve._serve import serve_base_url
+
 pytestmark = pytest.mark.slow
 
 
@@ -52,7 +54,7 @@ def app(ray_session: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         redaction=False,
         settings=overrides,
     )
-    base = _serve_base_url()
+    base = serve_base_url()
     serve.run(build_app(args), name="hardening-test", route_prefix="/hardening")
     writers = ensure_writers(
         "hardening-test", 2, args.resolved_settings(), "ray://warehouse", valkey.connection_url
@@ -64,23 +66,6 @@ def app(ray_session: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     valkey.stop()
 
 
-def _serve_base_url() -> str:
-    import socket
-
-    from ray import serve
-    from ray.serve.context import _get_global_client
-
-    try:
-        client = _get_global_client()
-    except Exception:
-        client = None
-    if client is None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
-        serve.start(http_options={"host": "127.0.0.1", "port": port})
-        client = _get_global_client()
-    return f"http://127.0.0.1:{client.http_config.port}"
 
 
 def _post(url: str, key: str, events: list[dict[str, Any]]) -> httpx.Response:

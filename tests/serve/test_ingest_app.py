@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import socket
 import threading
 import time
 import uuid
@@ -21,6 +20,7 @@ import httpx
 import pytest
 
 from serve.bench import count_service_rows, drive, make_batches, make_events
+from tests.serve._serve import serve_base_url
 
 pytestmark = pytest.mark.slow
 
@@ -28,24 +28,8 @@ KEY = "test-ingest-key"
 PROJECT = "ingest-test"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
-def _serve_base_url() -> str:
-    from ray import serve
-    from ray.serve.context import _get_global_client
-
-    try:
-        client = _get_global_client()
-    except Exception:
-        client = None
-    if client is None:
-        serve.start(http_options={"host": "127.0.0.1", "port": _free_port()})
-        client = _get_global_client()
-    return f"http://127.0.0.1:{client.http_config.port}"
 
 
 @dataclass
@@ -87,7 +71,7 @@ def ingest(ray_session: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         api_keys={KEY: PROJECT},
         settings=overrides,
     )
-    base = _serve_base_url()
+    base = serve_base_url()
     serve.run(build_app(args), name="ingest-test", route_prefix="/")
     settings = args.resolved_settings()
     writers = ensure_writers("ingest-test", 2, settings, "ray://warehouse", valkey.connection_url)

@@ -8,7 +8,6 @@ actor; each test counts its rows by a unique ``service.name``.
 from __future__ import annotations
 
 import gzip
-import socket
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -20,6 +19,7 @@ import orjson
 import pytest
 
 from serve.bench import count_service_rows
+from tests.serve._serve import serve_base_url
 
 pytestmark = pytest.mark.slow
 
@@ -35,24 +35,8 @@ class Ingest:
     warehouse: Any
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
-def _serve_base_url() -> str:
-    from ray import serve
-    from ray.serve.context import _get_global_client
-
-    try:
-        client = _get_global_client()
-    except Exception:
-        client = None
-    if client is None:
-        serve.start(http_options={"host": "127.0.0.1", "port": _free_port()})
-        client = _get_global_client()
-    return f"http://127.0.0.1:{client.http_config.port}"
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +61,7 @@ def ingest(ray_session: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         api_keys={KEY: PROJECT},
         settings={"home": str(home), "writer_shards": 2, "writer_flush_age_s": 0.05},
     )
-    base = _serve_base_url()
+    base = serve_base_url()
     serve.run(build_app(args), name=APP, route_prefix="/")
     writers = ensure_writers(
         APP, 2, args.resolved_settings(), "ray://warehouse", valkey.connection_url
