@@ -204,7 +204,7 @@ async def _send(
             result.retries += 1
             await asyncio.sleep(0.5)
             continue
-        if response.status_code in (429, 503):
+        if response.status_code == 429 or response.status_code >= 500:  # as the SDK does
             result.retries += 1
             await asyncio.sleep(
                 float(response.headers.get("retry-after", "1")) * random.uniform(0.5, 1.0)
@@ -256,7 +256,7 @@ def drive(
     concurrency: int = 4,
     on_ack: Callable[[], None] | None = None,
 ) -> BenchResult:
-    """Send every body with ``concurrency`` connections, retrying 429/503 as the SDK does."""
+    """Send every body with ``concurrency`` connections, retrying 429/5xx/network errors as the SDK does."""
     return asyncio.run(_drive(url, api_key, bodies, concurrency, on_ack))
 
 

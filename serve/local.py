@@ -38,20 +38,21 @@ class LocalIngest:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def stop(self, shutdown_ray: bool | None = None) -> None:
-        """Flush the writers, then delete the app (or end Serve and Ray if this started them)."""
+        """Stop taking requests (in-flight ones finish), flush the writers, then end them (or
+        Serve and Ray if this started them)."""
+        try:
+            serve.delete(self.app_name)  # graceful: replicas answer what they hold first
+        except Exception as exc:  # already gone
+            log.debug("serve.delete: %s", exc)
         for writer in self.writers:
             try:
                 ray.get(writer.drain.remote(), timeout=30)
             except Exception as exc:
                 log.debug("writer drain: %s", exc)
         if shutdown_ray if shutdown_ray is not None else self.started_ray:
-            serve.shutdown()  # the whole local cluster goes: no per-app deletion needed
+            serve.shutdown()
             ray.shutdown()
         else:
-            try:
-                serve.delete(self.app_name)
-            except Exception as exc:  # already gone
-                log.debug("serve.delete: %s", exc)
             for writer in self.writers:
                 ray.kill(writer, no_restart=True)
         if self.valkey is not None:

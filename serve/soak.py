@@ -6,6 +6,10 @@ every process of the platform (by role and pid) and of this driver every ``sampl
 the writers' dead-letter queue depth. At the end it checks acknowledged == stored and
 reports, per process, the RSS after warm-up (the first fifth of the run) and at the end:
 ``flat`` is true when no process grew by more than 15 % and 64 MiB over that span.
+
+To tell a leak from caches filling up, it also samples the warehouse engine's own
+accounting (``system.metrics``: ``MemoryTracking``, the bytes held by each cache) and the
+number of active data parts, and reports them the same way (``engine``).
 """
 
 from __future__ import annotations
@@ -29,18 +33,21 @@ class SoakReport:
 
     samples: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     spool: list[int] = field(default_factory=list)
+    engine: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
 
-    def growth(self) -> dict[str, dict[str, float]]:
-        """Per process: RSS after warm-up, at the end, and the change (MiB)."""
+    def growth(
+        self, series: dict[str, list[tuple[float, float]]] | None = None, unit: str = "_mib"
+    ) -> dict[str, dict[str, float]]:
+        """Per process (or engine figure): value after warm-up, at the end, and the change."""
         out = {}
-        for name, points in self.samples.items():
-            if len(points) < 3:
+        for name, points in (self.samples if series is None else series).items():
+            if len(points) < 3 or not any(value for _, value in points):
                 continue
             span = points[-1][0] - points[0][0]
             warm = next((rss for t, rss in points if t - points[0][0] >= span / 5), points[0][1])
             end = points[-1][1]
-            out[name] = {"warm_mib": round(warm, 1), "end_mib": round(end, 1),
-                         "growth_mib": round(end - warm, 1)}  # fmt: skip
+            out[name] = {f"warm{unit}": round(warm, 1), f"end{unit}": round(end, 1),
+                         f"growth{unit}": round(end - warm, 1)}  # fmt: skip
         return out
 
     def flat(self) -> bool:
@@ -50,7 +57,30 @@ class SoakReport:
         )
 
 
-def _sample(report: SoakReport, writers: list[Any], stop: threading.Event, every_s: float) -> None:
+_ENGINE_SQL = (
+    "SELECT metric, value FROM system.metrics WHERE metric = 'MemoryTracking' "
+    "OR (metric LIKE '%CacheBytes' AND metric NOT LIKE 'Filesystem%') "
+    "UNION ALL SELECT 'ActiveParts', toInt64(count()) FROM system.parts WHERE active"
+)
+
+
+def _sample_engine(report: SoakReport, warehouse: Any, now: float) -> None:
+    """The engine's own memory accounting (MiB) and its active parts (a count)."""
+    try:
+        rows = warehouse.query_arrow(_ENGINE_SQL).to_pylist()
+    except Exception:
+        return
+    for row in rows:
+        value = float(row["value"])
+        name = str(row["metric"])
+        report.engine.setdefault(name, []).append(
+            (now, value if name == "ActiveParts" else value / 2**20)
+        )
+
+
+def _sample(
+    report: SoakReport, writers: list[Any], warehouse: Any, stop: threading.Event, every_s: float
+) -> None:
     import psutil
     import ray
 
@@ -72,6 +102,7 @@ def _sample(report: SoakReport, writers: list[Any], stop: threading.Event, every
             report.spool.append(sum(int(s["spool_files"]) for s in stats))
         except Exception:
             report.spool.append(-1)
+        _sample_engine(report, warehouse, now)
         stop.wait(every_s)
 
 
@@ -85,6 +116,8 @@ def run_soak(
     """Run the soak; returns its figures (see the module docstring)."""
     import tempfile
     from pathlib import Path
+
+    import ray
 
     from ollive.config import DEMO_API_KEY
     from serve.bench import (
@@ -104,11 +137,13 @@ def run_soak(
     local = start_local_ingest(local_settings, _free_port(), "ingest-soak", num_cpus=2, replicas=2)
     service = f"soak-{uuid.uuid4().hex[:8]}"
     report, stop = SoakReport(), threading.Event()
+    warehouse = _bench_warehouse()
     sampler = threading.Thread(
-        target=_sample, args=(report, local.writers, stop, sample_s), daemon=True
+        target=_sample, args=(report, local.writers, warehouse, stop, sample_s), daemon=True
     )
     acknowledged = sent = 0
     seconds = 0.0
+    writer_stats: list[dict[str, Any]] = []
     try:
         sampler.start()
         deadline = time.monotonic() + minutes * 60
@@ -122,7 +157,7 @@ def run_soak(
             tick += 1
             time.sleep(max(0.0, 1.0 - (time.monotonic() - started)))
         seconds = minutes * 60
-        warehouse = _bench_warehouse()
+        writer_stats = ray.get([w.stats.remote() for w in local.writers], timeout=60)
         stored = 0
         for _ in range(120):
             counts = count_service_rows(warehouse, service)
@@ -145,6 +180,14 @@ def run_soak(
         "stored": stored,
         "memory_flat": report.flat(),
         "rss": report.growth(),
+        # chDB's own accounting (MiB) and its active parts (a count)
+        "engine": report.growth({k: v for k, v in report.engine.items() if k != "ActiveParts"}),
+        "active_parts": report.growth(
+            {"ActiveParts": report.engine.get("ActiveParts", [])}, ""
+        ).get("ActiveParts"),
+        # dead-letter queue depth (files) sampled, and rows that went through it
         "spool_max": max(report.spool, default=0),
+        "rows_spooled": sum(int(s["rows_spooled"]) for s in writer_stats),
+        "insert_failures": sum(int(s["insert_failures"]) for s in writer_stats),
         "spool_end": report.spool[-1] if report.spool else None,
     }

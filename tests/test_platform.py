@@ -1,6 +1,12 @@
 """End to end: `ollive up` in a subprocess, a chat turn over HTTP, its events queryable
 through `ollive.connect()`, `ollive down`, and a second `ollive up` finding the same data.
 
+Two faults of issue 9 ride along: chat messages full of PII go through the chatbot (SDK ->
+ingest -> redaction -> warehouse) and no raw value is found in any column of any table; and
+`ollive down` (SIGTERM to the `ollive up` supervisor) lands while a client streams events,
+after which every acknowledged event is stored, the client's resend of the rest is answered
+(duplicates as duplicates, across the restart) and every event is stored and counted once.
+
 Everything is real: Ray, Serve, the embedded Valkey, the chDB warehouse actor, the SDK in
 the chatbot replica, the dashboard subprocess. The pytest process holds its own chDB
 directory, so the warehouse is queried from a separate process, as a notebook would.
@@ -14,8 +20,11 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -46,6 +55,31 @@ print(json.dumps({"inference": int(inf), "tools": int(tools), "elapsed_s": time.
 """
 
 
+STORED = r"""
+import json, sys
+import ollive
+from serve.bench import count_service_rows
+con = ollive.connect()
+service = sys.argv[1]
+union = " UNION ALL ".join(
+    f"SELECT request_id FROM {t} WHERE service = '{service}'"
+    for t in ("inference_logs", "tool_executions", "application_logs", "scores")
+)
+ids = con.warehouse.query_arrow(f"SELECT DISTINCT toString(request_id) AS id FROM ({union})")
+print(json.dumps({"ids": ids.column("id").to_pylist(), "counts": count_service_rows(con.warehouse, service)}))
+"""
+
+FIND = r"""
+import json, sys
+import ollive
+from ollive.store.deletion import find_values
+con = ollive.connect()
+print(json.dumps(find_values(con.warehouse, json.loads(sys.stdin.read()))))
+"""
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -71,13 +105,19 @@ def platform_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 def _up(env: dict[str, str]) -> tuple[subprocess.Popen[str], dict[str, object]]:
     log = open(Path(env["OLLIVE_HOME"]) / "up.log", "a")  # noqa: SIM115 - closed with the process
     process = subprocess.Popen(
-        [sys.executable, "-m", "ollive.cli", "up"], env=env, stdout=log, stderr=subprocess.STDOUT, text=True
+        [sys.executable, "-m", "ollive.cli", "up"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     run_file = Path(env["OLLIVE_HOME"]) / "run.json"
     deadline = time.monotonic() + 420
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"ollive up exited with {process.returncode}: {(Path(env['OLLIVE_HOME']) / 'up.log').read_text()[-3000:]}")
+            pytest.fail(
+                f"ollive up exited with {process.returncode}: {(Path(env['OLLIVE_HOME']) / 'up.log').read_text()[-3000:]}"
+            )
         if run_file.exists():
             return process, json.loads(run_file.read_text())
         time.sleep(1)
@@ -86,7 +126,13 @@ def _up(env: dict[str, str]) -> tuple[subprocess.Popen[str], dict[str, object]]:
 
 
 def _down(env: dict[str, str], process: subprocess.Popen[str]) -> None:
-    out = subprocess.run([sys.executable, "-m", "ollive.cli", "down"], env=env, capture_output=True, text=True, timeout=200)
+    out = subprocess.run(
+        [sys.executable, "-m", "ollive.cli", "down"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=200,
+    )
     assert out.returncode == 0, out.stderr
     assert "stopped" in out.stdout
     assert process.wait(timeout=60) == 0
@@ -95,7 +141,9 @@ def _down(env: dict[str, str], process: subprocess.Popen[str]) -> None:
 
 def _chat(url: str, message: str) -> dict[str, object]:
     events: list[tuple[str, dict[str, object]]] = []
-    with httpx.stream("POST", url, json={"message": message, "user_id": "e2e-user"}, timeout=120) as response:
+    with httpx.stream(
+        "POST", url, json={"message": message, "user_id": "e2e-user"}, timeout=120
+    ) as response:
         assert response.status_code == 200
         kind = None
         for line in response.iter_lines():
@@ -110,7 +158,86 @@ def _chat(url: str, message: str) -> dict[str, object]:
     return final
 
 
-def _query(env: dict[str, str], request_id: str, conversation: str, deadline_s: float, want_tools: bool) -> dict[str, object]:
+def _python(env: dict[str, str], script: str, *args: str, stdin: str | None = None) -> Any:
+    """Run ``script`` in a fresh interpreter (it connects to the platform as a notebook would)."""
+    out = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _pii_messages(n: int = 10) -> tuple[list[str], list[str]]:
+    """Chat messages cut from the seeded PII corpus, and the raw values they carry."""
+    from ollive.demo.pii_corpus import generate_pii_corpus
+
+    messages, values = [], set()
+    for sample in generate_pii_corpus(400, seed=29):
+        if sample.has_pii and len(messages) < n:
+            end = max(sp.end for sp in sample.spans)
+            start = max(0, min(sp.start for sp in sample.spans) - 200)
+            messages.append(sample.text[start:end] + "\nCan you help me with this?")
+            values |= {
+                sample.text[sp.start : sp.end] for sp in sample.spans if sp.end - sp.start >= 6
+            }
+    return messages, sorted(values)
+
+
+class _Load:
+    """A client streaming bodies of events with 2 connections until the platform goes away;
+    it remembers which bodies were acknowledged (202) and stops at the first failure."""
+
+    def __init__(self, url: str, bodies: list[bytes]) -> None:
+        self.url, self.bodies = url, bodies
+        self.acked: set[int] = set()
+        self._next = 0
+        self._lock = threading.Lock()
+        self.first_acks = threading.Event()
+        self.threads = [threading.Thread(target=self._run, daemon=True) for _ in range(2)]
+        for thread in self.threads:
+            thread.start()
+
+    def _run(self) -> None:
+        from ollive.config import DEMO_API_KEY
+
+        headers = {
+            "Authorization": f"Bearer {DEMO_API_KEY}",
+            "Content-Type": "application/json",
+            "Content-Encoding": "gzip",
+        }
+        with httpx.Client(timeout=60) as client:
+            while True:
+                with self._lock:
+                    index, self._next = self._next, self._next + 1
+                if index >= len(self.bodies):
+                    return
+                try:
+                    answer = client.post(
+                        self.url + "/v1/logs", content=self.bodies[index], headers=headers
+                    )
+                except httpx.HTTPError:
+                    return
+                if answer.status_code != 202:
+                    return
+                with self._lock:
+                    self.acked.add(index)
+                    if len(self.acked) >= 5:
+                        self.first_acks.set()
+
+    def join(self) -> None:
+        for thread in self.threads:
+            thread.join(timeout=300)
+
+
+def _query(
+    env: dict[str, str], request_id: str, conversation: str, deadline_s: float, want_tools: bool
+) -> dict[str, object]:
     out = subprocess.run(
         [sys.executable, "-c", QUERY, request_id, str(deadline_s), "1" if want_tools else "0", conversation],
         env=env, capture_output=True, text=True, timeout=300,
@@ -120,16 +247,43 @@ def _query(env: dict[str, str], request_id: str, conversation: str, deadline_s: 
 
 
 def test_up_chat_query_down_up(platform_env: dict[str, str]) -> None:
+    import gzip
+
+    from serve.bench import drive, make_events
+
+    service = f"sigterm-{uuid.uuid4().hex[:8]}"
+    events = make_events(100_000, service, seed=11)  # ~25 s of load: outlasts the shutdown
+    bodies = [
+        gzip.compress(json.dumps({"events": events[i : i + 200]}).encode())
+        for i in range(0, len(events), 200)
+    ]
+    load: _Load | None = None
+
     process, run = _up(platform_env)
     try:
         urls = run["urls"]
         assert isinstance(urls, dict) and {"ingest", "chat", "dashboard"} <= set(urls)
+        base = str(urls["ingest"]).removesuffix("/v1/logs")
         # idempotent: a second `ollive up` reports what is running and returns
-        again = subprocess.run([sys.executable, "-m", "ollive.cli", "up"], env=platform_env, capture_output=True, text=True, timeout=120)
+        again = subprocess.run(
+            [sys.executable, "-m", "ollive.cli", "up"],
+            env=platform_env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert again.returncode == 0 and "already running" in again.stdout
-        status = subprocess.run([sys.executable, "-m", "ollive.cli", "status", "--json"], env=platform_env, capture_output=True, text=True, timeout=200)
+        status = subprocess.run(
+            [sys.executable, "-m", "ollive.cli", "status", "--json"],
+            env=platform_env,
+            capture_output=True,
+            text=True,
+            timeout=200,
+        )
         parts = json.loads(status.stdout)["parts"]
-        assert parts["ingest"] == "ok" and parts["chat"] == "ok" and parts["dashboard"] == "ok", parts
+        assert parts["ingest"] == "ok" and parts["chat"] == "ok" and parts["dashboard"] == "ok", (
+            parts
+        )
 
         final = _chat(str(urls["chat"]), "What is 17 * 23? Please calculate it.")
         request_id = str(final["request_id"])
@@ -139,12 +293,66 @@ def test_up_chat_query_down_up(platform_env: dict[str, str]) -> None:
         assert found["inference"] == 1, found
         assert found["tools"] >= 1, found
         assert str(found["url"]).startswith("ray://")
+
+        # PII never stored: through the chatbot, its SDK, ingest and redaction
+        messages, values = _pii_messages()
+        assert len(values) >= 12
+        for message in messages:
+            pii_final = _chat(str(urls["chat"]), message)
+        landed = _query(
+            platform_env,
+            str(pii_final["request_id"]),
+            str(pii_final["conversation_id"]),
+            deadline_s=30.0,
+            want_tools=False,
+        )
+        assert landed["inference"] == 1, landed
+        assert _python(platform_env, FIND, stdin=json.dumps(values)) == []
+        control = _python(platform_env, FIND, stdin=json.dumps([str(pii_final["conversation_id"])]))
+        # positive control: the scan does see stored text
+        assert any(table == "inference_logs" for table, _, _ in control), control
+
+        # SIGTERM to the supervisor (`ollive down`) while a client streams events
+        load = _Load(base, bodies)
+        assert load.first_acks.wait(120), "no body was acknowledged before the shutdown"
     finally:
         _down(platform_env, process)
+    load.join()
+    acked = sorted(load.acked)
+    assert 5 <= len(acked) < len(bodies), "the shutdown did not land during the load"
 
     process, _ = _up(platform_env)
     try:
         again = _query(platform_env, request_id, conversation, deadline_s=0.0, want_tools=True)
         assert again["inference"] == 1 and again["tools"] >= 1
+        # every acknowledged event survived the shutdown
+        stored = set(_python(platform_env, STORED, service)["ids"])
+        acked_ids = {e["request_id"] for i in acked for e in events[i * 200 : (i + 1) * 200]}
+        assert acked_ids <= stored, f"{len(acked_ids - stored)} acknowledged events lost"
+        # the client resends what was not acknowledged; across the restart a body stored but
+        # not answered is answered as duplicates (the embedded Valkey persists its marks)
+        rest = [body for i, body in enumerate(bodies) if i not in load.acked]
+        result = drive(base, "ollive-demo", rest, concurrency=2)
+        assert result.failures == 0 and result.rejected == 0
+        assert result.accepted + result.duplicates == len(events) - len(acked_ids)
+        print(f"\n[fault] sigterm: events={len(events)} acked_before={len(acked_ids)} "
+              f"stored_after_restart={len(stored)} resent={len(events) - len(acked_ids)} "
+              f"accepted={result.accepted} duplicates={result.duplicates} retries={result.retries}")  # fmt: skip
+        table = {"inference": "inference_logs", "tool_execution": "tool_executions",
+                 "application": "application_logs", "score": "scores"}  # fmt: skip
+        expected = dict.fromkeys(table.values(), 0)
+        for e in events:
+            expected[table[e["log_type"]]] += 1
+        deadline = time.monotonic() + 120
+        while True:
+            counts = _python(platform_env, STORED, service)["counts"]
+            if sum(counts[f"{t}_final"] for t in expected) >= len(events):
+                break
+            assert time.monotonic() < deadline, counts
+            time.sleep(2)
+        for name, n in expected.items():
+            assert counts[f"{name}_final"] == n and counts[name] == n, (name, counts)  # stored once
+        assert counts["inference_stats_5m"] == expected["inference_logs"], counts  # counted once
+        assert counts["tool_stats_5m"] == expected["tool_executions"], counts
     finally:
         _down(platform_env, process)

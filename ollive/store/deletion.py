@@ -12,6 +12,12 @@ rows of all four raw tables, then recomputes exactly those buckets from what rem
 (:meth:`~ollive.store.Warehouse.rebuild_aggregates`). Values reach SQL only through
 :func:`~ollive.store.base.sql_literal` (quoted and escaped), never as raw text.
 
+Checking: :func:`find_values` looks for exact values (an e-mail, a card number) in every
+column of every table, aggregates and bookkeeping included, to show an erasure or the PII
+policy held::
+
+    find_values(wh, ["jane@example.com"], project="acme")   # [] when nothing holds it
+
 Retention: each raw table has a TTL from ``OLLIVE_TTL_*_DAYS`` set when the table is
 created; :func:`apply_retention` changes the TTL of existing tables to the current settings.
 """
@@ -29,7 +35,14 @@ from ollive.store.tables import RAW_TABLES
 if TYPE_CHECKING:  # pragma: no cover
     from ollive.store.base import Warehouse
 
-__all__ = ["TIME_COLUMNS", "DeletionPlan", "apply_retention", "execute_deletion", "plan_deletion"]
+__all__ = [
+    "TIME_COLUMNS",
+    "DeletionPlan",
+    "apply_retention",
+    "execute_deletion",
+    "find_values",
+    "plan_deletion",
+]
 
 #: raw table -> the time column its partitions, TTL and buckets use
 TIME_COLUMNS: dict[str, str] = {
@@ -175,3 +188,32 @@ def apply_retention(warehouse: Warehouse, settings: Any) -> dict[str, int]:
         warehouse.command(f"ALTER TABLE {table} MODIFY TTL bucket + INTERVAL {days} DAY")
         applied[table] = days
     return applied
+
+
+def find_values(
+    warehouse: Warehouse, values: list[str], project: str | None = None
+) -> list[tuple[str, str, str]]:
+    """``(table, column, value)`` for each value found as a substring of any column of any
+    table of the warehouse's database (rows of ``project`` only where a table has a
+    ``project`` column and ``project`` is given). Values reach SQL as literals only."""
+    if not values:
+        return []
+    needles = ", ".join(sql_literal(v) for v in values)
+    columns = warehouse.query_arrow(
+        "SELECT table, groupArray(name) AS names FROM system.columns "
+        "WHERE database = currentDatabase() GROUP BY table ORDER BY table"
+    ).to_pylist()
+    found: list[tuple[str, str, str]] = []
+    for row in columns:
+        table, names = str(row["table"]), [str(n) for n in row["names"]]
+        where = f"WHERE project = {sql_literal(project)}" if project and "project" in names else ""
+        hits = ", ".join(
+            f"groupUniqArrayArray(arrayFilter(v -> position(ifNull(toString(`{c}`), ''), v) > 0, "
+            f"[{needles}])) AS hit_{i}"  # not the column's name: WHERE still sees the column
+            for i, c in enumerate(names)
+        )
+        result = warehouse.query_arrow(f"SELECT {hits} FROM `{table}` {where}").to_pylist()
+        for i, column in enumerate(names):
+            matched = result[0][f"hit_{i}"] if result else []
+            found += [(table, column, str(v)) for v in sorted(matched or [])]
+    return found

@@ -28,10 +28,6 @@ KEY = "test-ingest-key"
 PROJECT = "ingest-test"
 
 
-
-
-
-
 @dataclass
 class Ingest:
     url: str
@@ -186,6 +182,9 @@ def _stream(ingest: Ingest, events: list[dict[str, Any]], during: Any, concurren
     thread.start()
     result = drive(ingest.url, KEY, bodies, concurrency=concurrency, on_ack=acked.set)
     thread.join()
+    # the figures of the fault table in docs/hardening.md (shown with pytest -s)
+    print(f"\n[fault] events={len(events)} accepted={result.accepted} duplicates={result.duplicates} "
+          f"client_retries={result.retries} wall_s={result.wall_s:.1f} p99_ack_ms={result.quantile_ms(0.99)}")  # fmt: skip
     return result
 
 
@@ -234,6 +233,74 @@ def test_warehouse_down_for_10s_spools_then_replays_exactly(
     assert spooled > 0
 
 
+def _replicas(ray_session: Any, app: str = "ingest-test") -> dict[str, Any]:
+    """The live IngestAPI replica actors of ``app``, by actor name."""
+    prefix = f"SERVE_REPLICA::{app}#IngestAPI#"
+    return {
+        a["name"]: ray_session.get_actor(a["name"], namespace=a["namespace"])
+        for a in ray_session.util.list_named_actors(all_namespaces=True)
+        if a["name"].startswith(prefix)
+    }
+
+
+def test_an_ingest_replica_killed_mid_stream_is_replaced_and_loses_nothing(
+    ingest: Ingest, ray_session: Any
+) -> None:
+    service = _service()
+    events = make_events(5_000, service, seed=6)
+    before = _replicas(ray_session)
+    assert before, "no IngestAPI replica found"
+
+    def kill() -> None:
+        time.sleep(0.3)
+        for replica in before.values():  # the only replica: the harshest case
+            ray_session.kill(replica, no_restart=True)
+
+    result = _stream(ingest, events, kill)
+    assert result.failures == 0 and result.accepted + result.duplicates == len(events)
+    _assert_exact(_wait_counts(ingest, service, len(events), timeout_s=90), events)
+    # Serve started a new replica by itself, and it answers
+    after = _replicas(ray_session)
+    assert after and not set(after) & set(before)
+    assert httpx.get(ingest.url + "/healthz", timeout=30).json() == {"status": "ok"}
+
+
+def _warehouse_pids() -> set[int]:
+    import psutil
+
+    pids = set()
+    for proc in psutil.process_iter(["cmdline"]):
+        if "WarehouseActor" in " ".join(proc.info["cmdline"] or []):
+            pids.add(proc.pid)
+    return pids
+
+
+def test_the_warehouse_actor_killed_mid_stream_restarts_by_itself(
+    ingest: Ingest, ray_session: Any
+) -> None:
+    from ollive.store.actor import NAMESPACE, WAREHOUSE_ACTOR
+
+    service = _service()
+    events = make_events(4_000, service, seed=7)
+    handle = ray_session.get_actor(WAREHOUSE_ACTOR, namespace=NAMESPACE)
+    before = _warehouse_pids()
+
+    def kill() -> None:
+        time.sleep(0.3)
+        ray_session.kill(handle, no_restart=False)  # a crash: Ray restarts it, nobody else acts
+
+    result = _stream(ingest, events, kill)
+    assert result.failures == 0 and result.accepted + result.duplicates == len(events)
+    _assert_exact(_wait_counts(ingest, service, len(events), timeout_s=120), events)
+    assert ray_session.get(handle.ready.remote(), timeout=60) is True  # same handle, new process
+    assert _warehouse_pids() - before, "the warehouse actor was not restarted"
+    deadline = time.monotonic() + 60  # the spool replayed: ready again without a manual step
+    while (ready := httpx.get(ingest.url + "/readyz", timeout=30).json())["status"] != "ready":
+        assert time.monotonic() < deadline, ready
+        time.sleep(1)
+
+
+# Last: it leaves the module's Valkey stopped.
 def test_valkey_stopped_mid_stream_keeps_accepting(ingest: Ingest) -> None:
     service = _service()
     events = make_events(3_000, service, seed=5)
