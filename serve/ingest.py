@@ -179,11 +179,9 @@ class IngestAPI:
         )
         client = None
         if redis_url:
-            import redis.asyncio as aioredis
+            from ollive._redis import async_redis
 
-            client = aioredis.Redis.from_url(
-                redis_url, socket_connect_timeout=0.5, socket_timeout=2.0
-            )
+            client = async_redis(redis_url, socket_connect_timeout=0.5, socket_timeout=2.0)
         self._deduper = Deduper(
             client, settings.dedupe_window_s, settings.dedupe_pending_ttl_s, settings.dedupe_wait_s
         )

@@ -100,6 +100,7 @@ def start_local_ingest(
     redis_url = redis_url or settings.redis_url
     if not redis_url:
         valkey = start_embedded_valkey(settings.home)
+        valkey.watch()  # killed or crashed: back on the same port with its data
         redis_url = valkey.url
     warehouse_url = settings.warehouse_url or f"chdb://{settings.data_dir}"
     if warehouse_url.startswith("chdb"):

@@ -84,11 +84,9 @@ class EventWriter:
         self._sink = _Sink(warehouse_url, settings)
         self._deduper: Deduper | None = None
         if redis_url:
-            import redis.asyncio as aioredis
+            from ollive._redis import async_redis
 
-            client = aioredis.Redis.from_url(
-                redis_url, socket_connect_timeout=0.5, socket_timeout=2.0
-            )
+            client = async_redis(redis_url, socket_connect_timeout=0.5, socket_timeout=2.0)
             self._deduper = Deduper(client, window_s=settings.dedupe_window_s)
         self._writer = GroupCommitWriter(
             self._sink.insert,

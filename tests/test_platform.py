@@ -139,11 +139,10 @@ def _down(env: dict[str, str], process: subprocess.Popen[str]) -> None:
     assert not (Path(env["OLLIVE_HOME"]) / "run.json").exists()
 
 
-def _chat(url: str, message: str) -> dict[str, object]:
+def _chat(url: str, message: str, conversation_id: str | None = None) -> dict[str, object]:
     events: list[tuple[str, dict[str, object]]] = []
-    with httpx.stream(
-        "POST", url, json={"message": message, "user_id": "e2e-user"}, timeout=120
-    ) as response:
+    body = {"message": message, "user_id": "e2e-user", "conversation_id": conversation_id}
+    with httpx.stream("POST", url, json=body, timeout=120) as response:
         assert response.status_code == 200
         kind = None
         for line in response.iter_lines():
@@ -171,6 +170,17 @@ def _python(env: dict[str, str], script: str, *args: str, stdin: str | None = No
     )
     assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _valkey_pid(port: int, missing_ok: bool = False) -> int | None:
+    import psutil
+
+    for proc in psutil.process_iter(["cmdline"]):
+        cmd = " ".join(proc.info["cmdline"] or [])
+        if "valkey-server" in cmd and f":{port}" in cmd:
+            return proc.pid
+    assert missing_ok, f"no valkey-server on port {port}"
+    return None
 
 
 def _pii_messages(n: int = 10) -> tuple[list[str], list[str]]:
@@ -293,6 +303,23 @@ def test_up_chat_query_down_up(platform_env: dict[str, str]) -> None:
         assert found["inference"] == 1, found
         assert found["tools"] >= 1, found
         assert str(found["url"]).startswith("ray://")
+
+        # Valkey killed: the supervisor's watchdog restarts it on its port, with its data
+        valkey_port = int(str(run["redis_url"]).rsplit(":", 1)[1].split("/")[0])
+        killed = _valkey_pid(valkey_port)
+        os.kill(killed, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while _valkey_pid(valkey_port, missing_ok=True) in (None, killed):
+            assert time.monotonic() < deadline, "the embedded Valkey was not restarted"
+            time.sleep(0.5)
+        while httpx.get(base + "/readyz", timeout=30).json()["status"] != "ready":
+            assert time.monotonic() < deadline, "ingest did not recover from the Valkey restart"
+            time.sleep(0.5)
+        # the conversation's memory is still there: the turn continues it
+        follow = _chat(str(urls["chat"]), "And what is that plus one?", conversation)
+        assert follow["conversation_id"] == conversation
+        history = httpx.get(f"{urls['chat']}/{conversation}", timeout=30).json()["messages"]
+        assert history[0]["content"] == "What is 17 * 23? Please calculate it.", history
 
         # PII never stored: through the chatbot, its SDK, ingest and redaction
         messages, values = _pii_messages()

@@ -107,9 +107,9 @@ class RedisMemory:
     @property
     def _redis(self) -> Any:
         if self._client is None:
-            import redis.asyncio as redis
+            from ollive._redis import async_redis
 
-            self._client = redis.Redis.from_url(self.url, decode_responses=True)
+            self._client = async_redis(self.url, decode_responses=True)
         return self._client
 
     async def create(self, user_id: str | None = None, conversation_id: str | None = None) -> str:
