@@ -5,7 +5,8 @@ fresh home, sends ``rate`` events/s in gzip batches for ``minutes``, samples the
 every process of the platform (by role and pid) and of this driver every ``sample_s``, and
 the writers' dead-letter queue depth. At the end it checks acknowledged == stored and
 reports, per process, the RSS after warm-up (the first fifth of the run) and at the end:
-``flat`` is true when no process grew by more than 15 % and 64 MiB over that span.
+``flat`` is true when no process grew by more than 15 % and 64 MiB over that span;
+``growth_last_half_mib`` (over the second half of the run) tells a plateau from a climb.
 
 To tell a leak from caches filling up, it also samples the warehouse engine's own
 accounting (``system.metrics``: ``MemoryTracking``, the bytes held by each cache) and the
@@ -46,8 +47,10 @@ class SoakReport:
             span = points[-1][0] - points[0][0]
             warm = next((rss for t, rss in points if t - points[0][0] >= span / 5), points[0][1])
             end = points[-1][1]
+            half = next(value for t, value in points if t - points[0][0] >= span / 2)
             out[name] = {f"warm{unit}": round(warm, 1), f"end{unit}": round(end, 1),
-                         f"growth{unit}": round(end - warm, 1)}  # fmt: skip
+                         f"growth{unit}": round(end - warm, 1),
+                         f"growth_last_half{unit}": round(end - half, 1)}  # fmt: skip
         return out
 
     def flat(self) -> bool:
