@@ -10,6 +10,8 @@ Shared by ``ollive ingest``, ``ollive bench ingest`` and the Serve tests::
 from __future__ import annotations
 
 import logging
+import os
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +22,7 @@ from ollive.config import Settings
 from ollive.ingest import EmbeddedValkey, start_embedded_valkey
 from ollive.store.actor import NAMESPACE
 
-__all__ = ["LocalIngest", "start_local_ingest"]
+__all__ = ["LocalIngest", "init_ray", "start_local_ingest"]
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +61,22 @@ class LocalIngest:
             self.valkey.stop()
 
 
-def _init_ray(address: str | None, num_cpus: int | None, attempts: int = 6) -> None:
-    """``ray.init``, retried: on a loaded machine a node can miss Ray's 30 s startup window."""
-    for attempt in range(attempts):
+#: The embedded Ray runs without its dashboard, yet its GCS keeps the events of the last
+#: 100,000 tasks for it by default (~1-3 KiB each): a steady ingest load grows the GCS by
+#: ~2 MiB a minute until that bound. A smaller bound keeps the embedded GCS small; an
+#: explicit ``RAY_task_events_max_num_task_in_gcs`` in the environment wins.
+_LOCAL_RAY_ENV = {"RAY_task_events_max_num_task_in_gcs": "10000"}
+
+
+def init_ray(address: str | None, num_cpus: int | None, attempts: int = 4) -> None:
+    """``ray.init`` (a new local cluster unless ``address``), retried: on a loaded machine
+    the raylet can miss Ray's fixed 30 s wait for its agents, and a fresh attempt succeeds."""
+    if ray.is_initialized():
+        return
+    if not address:
+        for name, value in _LOCAL_RAY_ENV.items():
+            os.environ.setdefault(name, value)
+    for attempt in range(1, attempts + 1):
         try:
             ray.init(
                 address=address or "local",  # never attach to a stray `ray start` cluster
@@ -73,10 +88,13 @@ def _init_ray(address: str | None, num_cpus: int | None, attempts: int = 6) -> N
             )
             return
         except Exception as exc:
-            if "timed out during startup" not in str(exc) or attempt + 1 == attempts:
-                raise
-            log.warning("Ray node startup timed out, retrying (%s)", exc)
             ray.shutdown()
+            if attempt == attempts or address:
+                raise RuntimeError(
+                    f"Ray did not start ({exc}); is the machine overloaded?"
+                ) from exc
+            log.warning("Ray did not start (attempt %d of %d): %s", attempt, attempts, exc)
+            time.sleep(3)
 
 
 def start_local_ingest(
@@ -94,7 +112,7 @@ def start_local_ingest(
 
     started_ray = False
     if not ray.is_initialized():
-        _init_ray(settings.ray_address, num_cpus)
+        init_ray(settings.ray_address, num_cpus)
         started_ray = True
     valkey = None
     redis_url = redis_url or settings.redis_url

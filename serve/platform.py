@@ -112,7 +112,7 @@ def start_platform(
     echo: Any = print,
 ) -> Platform:
     """Start every part (see the module docstring) and return once each answers."""
-    from serve.local import start_local_ingest
+    from serve.local import init_ray, start_local_ingest
 
     for name, port in (("ingest", settings.ingest_port), ("dashboard", settings.dashboard_port)):
         host = settings.ingest_host if name == "ingest" else "127.0.0.1"
@@ -123,7 +123,7 @@ def start_platform(
             )
     began = time.monotonic()
     echo("starting Ray, Valkey, the warehouse and ingest ...")
-    _start_ray(settings, num_cpus)
+    init_ray(settings.ray_address, num_cpus)
     ingest = start_local_ingest(settings, num_cpus=num_cpus)
     gcs = ray.get_runtime_context().gcs_address
     warehouse_url = settings.warehouse_url or "ray://warehouse"
@@ -161,29 +161,6 @@ def start_platform(
     return platform
 
 
-def _start_ray(settings: Settings, num_cpus: int, attempts: int = 3) -> None:
-    """Start (or join) Ray. On a loaded machine the raylet can give up waiting for its
-    agents (a fixed 30 s inside Ray); a fresh attempt usually succeeds."""
-    for attempt in range(1, attempts + 1):
-        if ray.is_initialized():
-            return
-        try:
-            ray.init(
-                address=settings.ray_address or "local",  # "local": never join a stray cluster
-                num_cpus=None if settings.ray_address else num_cpus,
-                namespace=NAMESPACE,
-                include_dashboard=False,
-                log_to_driver=False,
-                configure_logging=False,
-            )
-        except Exception as exc:
-            ray.shutdown()
-            if attempt == attempts or settings.ray_address:
-                raise RuntimeError(f"Ray did not start ({exc}); is the machine overloaded?") from exc
-            log.warning("Ray did not start (attempt %d of %d): %s", attempt, attempts, exc)
-            time.sleep(3)
-
-
 def _start_chat(settings: Settings, ingest: Any) -> str:
     from serve.chatbot import ROUTE_PREFIX, ChatAppArgs, build_chat_app
 
@@ -195,14 +172,27 @@ def _start_chat(settings: Settings, ingest: Any) -> str:
     return url
 
 
-def _start_dashboard(settings: Settings, gcs: str, warehouse_url: str) -> tuple[subprocess.Popen[bytes], str]:
+def _start_dashboard(
+    settings: Settings, gcs: str, warehouse_url: str
+) -> tuple[subprocess.Popen[bytes], str]:
     env = {**os.environ, "OLLIVE_RAY_ADDRESS": gcs, "OLLIVE_WAREHOUSE_URL": warehouse_url}
     log_path = settings.home / "dashboard.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     port = settings.dashboard_port
-    command = [sys.executable, "-m", "ollive.cli", "dashboard", "--port", str(port), "--warehouse", warehouse_url]
+    command = [
+        sys.executable,
+        "-m",
+        "ollive.cli",
+        "dashboard",
+        "--port",
+        str(port),
+        "--warehouse",
+        warehouse_url,
+    ]
     with open(log_path, "ab") as log_file:
-        process = subprocess.Popen(command, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            command, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+        )
     url = f"http://127.0.0.1:{port}"
     if not _wait_http(url, 120, ok=(200, 302, 401)):
         process.terminate()
@@ -237,7 +227,12 @@ def platform_status(settings: Settings, counts: bool = True) -> dict[str, Any]:
     run = read_run_file(settings.run_file)
     if run is None:
         return {"running": False}
-    status: dict[str, Any] = {"running": True, "pid": run.get("pid"), "started_at": run.get("started_at"), "urls": run.get("urls", {})}
+    status: dict[str, Any] = {
+        "running": True,
+        "pid": run.get("pid"),
+        "started_at": run.get("started_at"),
+        "urls": run.get("urls", {}),
+    }
     base = run["urls"]["ingest"].removesuffix("/v1/logs")
     parts: dict[str, str] = {}
     try:

@@ -69,6 +69,18 @@ ids = con.warehouse.query_arrow(f"SELECT DISTINCT toString(request_id) AS id FRO
 print(json.dumps({"ids": ids.column("id").to_pylist(), "counts": count_service_rows(con.warehouse, service)}))
 """
 
+LANDED = r"""
+import json, sys, time
+import ollive
+con = ollive.connect()
+ids = json.loads(sys.stdin.read())
+t = con.table("inference_logs")
+deadline = time.monotonic() + 60
+while (n := int(t.filter(t.request_id.isin(ids)).count().execute())) < len(ids) and time.monotonic() < deadline:
+    time.sleep(0.5)
+print(n)
+"""
+
 FIND = r"""
 import json, sys
 import ollive
@@ -324,18 +336,11 @@ def test_up_chat_query_down_up(platform_env: dict[str, str]) -> None:
         # PII never stored: through the chatbot, its SDK, ingest and redaction
         messages, values = _pii_messages()
         assert len(values) >= 12
-        for message in messages:
-            pii_final = _chat(str(urls["chat"]), message)
-        landed = _query(
-            platform_env,
-            str(pii_final["request_id"]),
-            str(pii_final["conversation_id"]),
-            deadline_s=30.0,
-            want_tools=False,
-        )
-        assert landed["inference"] == 1, landed
+        turns = [_chat(str(urls["chat"]), message) for message in messages]
+        landed = _python(platform_env, LANDED, stdin=json.dumps([t["request_id"] for t in turns]))
+        assert landed == len(turns), f"{landed} of {len(turns)} PII turns reached the warehouse"
         assert _python(platform_env, FIND, stdin=json.dumps(values)) == []
-        control = _python(platform_env, FIND, stdin=json.dumps([str(pii_final["conversation_id"])]))
+        control = _python(platform_env, FIND, stdin=json.dumps([str(turns[-1]["conversation_id"])]))
         # positive control: the scan does see stored text
         assert any(table == "inference_logs" for table, _, _ in control), control
 
@@ -381,5 +386,7 @@ def test_up_chat_query_down_up(platform_env: dict[str, str]) -> None:
             assert counts[f"{name}_final"] == n and counts[name] == n, (name, counts)  # stored once
         assert counts["inference_stats_5m"] == expected["inference_logs"], counts  # counted once
         assert counts["tool_stats_5m"] == expected["tool_executions"], counts
+        # and still no raw PII once everything the chatbot sent before the shutdown is in
+        assert _python(platform_env, FIND, stdin=json.dumps(values)) == []
     finally:
         _down(platform_env, process)
