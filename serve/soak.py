@@ -35,6 +35,7 @@ class SoakReport:
     samples: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     spool: list[int] = field(default_factory=list)
     engine: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    unique: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
 
     def growth(
         self, series: dict[str, list[tuple[float, float]]] | None = None, unit: str = "_mib"
@@ -94,12 +95,15 @@ def _sample(
         for proc in [me, *me.children(recursive=True)]:
             try:
                 cmd = " ".join(proc.cmdline())
-                rss = proc.memory_info().rss / 2**20
+                memory = proc.memory_full_info()
             except psutil.Error:
                 continue
             role = "driver" if proc.pid == me.pid else next((r for r in _ROLES if r in cmd), None)
             if role:
-                report.samples.setdefault(f"{role}[{proc.pid}]", []).append((now, rss))
+                key = f"{role}[{proc.pid}]"
+                report.samples.setdefault(key, []).append((now, memory.rss / 2**20))
+                # unique set: the process's own pages (RSS also counts shared object-store pages)
+                report.unique.setdefault(key, []).append((now, memory.uss / 2**20))
         try:
             stats = ray.get([w.stats.remote() for w in writers], timeout=10)
             report.spool.append(sum(int(s["spool_files"]) for s in stats))
@@ -183,6 +187,7 @@ def run_soak(
         "stored": stored,
         "memory_flat": report.flat(),
         "rss": report.growth(),
+        "uss": report.growth(report.unique),
         # chDB's own accounting (MiB) and its active parts (a count)
         "engine": report.growth({k: v for k, v in report.engine.items() if k != "ActiveParts"}),
         "active_parts": report.growth(
