@@ -119,10 +119,19 @@ class Spool:
                 ids.update(pc.unique(table.column("request_id")).to_pylist())
         return ids
 
-    def depth(self) -> tuple[int, int]:
-        """(files, bytes) waiting in the dead-letter queue."""
-        entries = self.entries(WAL)
-        return len(entries), sum(e.path.stat().st_size for e in entries if e.path.exists())
+    def depth(self, skip: Callable[[SpoolEntry], bool] = lambda e: False) -> tuple[int, int]:
+        """(files, bytes) waiting in the dead-letter queue, leaving out the entries ``skip``
+        names (a writer's in-flight flushes: their write-ahead files are not dead letters)."""
+        files, size = 0, 0
+        for entry in self.entries(WAL):
+            if skip(entry):
+                continue
+            try:
+                size += entry.path.stat().st_size
+            except FileNotFoundError:  # replayed meanwhile
+                continue
+            files += 1
+        return files, size
 
 
 def replay_spool(

@@ -290,18 +290,8 @@ class GroupCommitWriter:
             await asyncio.sleep(self.replay_interval_s)
 
     def spool_depth(self) -> tuple[int, int]:
-        """(files, bytes) in the dead-letter queue: write-ahead files of flushes this writer
-        is not inserting right now (an in-flight flush's file is not a dead letter)."""
-        files, size = 0, 0
-        for entry in self.spool.entries():
-            if entry.token in self._active:
-                continue
-            try:
-                size += entry.path.stat().st_size
-            except FileNotFoundError:  # replayed meanwhile
-                continue
-            files += 1
-        return files, size
+        """(files, bytes) in the dead-letter queue (not this writer's in-flight flushes)."""
+        return self.spool.depth(lambda e: e.token in self._active)
 
     def latency_buckets(self) -> list[tuple[float, int]]:
         """Cumulative commit-latency histogram: (upper bound seconds, count)."""

@@ -31,7 +31,7 @@ from ollive.insights import _sources as s
 from ollive.insights.anomalies import METRICS, anomalies
 from ollive.insights.filters import Filters
 
-__all__ = ["AlertRule", "Firing", "WebhookNotifier", "evaluate", "load_rules"]
+__all__ = ["AlertRule", "DedupingNotifier", "Firing", "WebhookNotifier", "evaluate", "load_rules"]
 
 log = logging.getLogger(__name__)
 _FILTER_KEYS = ("project", "service", "provider", "model", "user")
@@ -180,7 +180,38 @@ def _threshold(con: Any, rule: AlertRule, f: Filters, now: datetime) -> list[Fir
     return out
 
 
-class WebhookNotifier:
+class DedupingNotifier:
+    """What every notifier shares: a firing with the same fingerprint is sent again only
+    after ``repeat_after_s``; a failed send is counted (``failures``) and retried at the
+    next :meth:`notify`. Subclasses implement :meth:`_send`."""
+
+    def __init__(self, repeat_after_s: float = 3600.0) -> None:
+        self.repeat_after_s = repeat_after_s
+        self.failures = 0
+        self._sent: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def notify(self, firings: Sequence[Firing]) -> list[Firing]:
+        """Send the firings not sent recently; returns those sent now."""
+        now = time.monotonic()
+        with self._lock:
+            fresh = [
+                f for f in firings if now - self._sent.get(f.fingerprint, -1e18) >= self.repeat_after_s
+            ]
+            if not fresh:
+                return []
+            if not self._send(fresh):
+                self.failures += 1
+                return []
+            for f in fresh:
+                self._sent[f.fingerprint] = now
+            return fresh
+
+    def _send(self, fresh: Sequence[Firing]) -> bool:
+        raise NotImplementedError
+
+
+class WebhookNotifier(DedupingNotifier):
     """Posts firings as Slack-compatible JSON (``{"text": ..., "blocks": [...]}``).
 
     A firing with the same fingerprint is sent again only after ``repeat_after_s``;
@@ -195,18 +226,11 @@ class WebhookNotifier:
         timeout_s: float = 10.0,
         transport: Any = None,
     ) -> None:
+        super().__init__(repeat_after_s)
         self.url = url
-        self.repeat_after_s = repeat_after_s
         self._client = httpx.Client(timeout=timeout_s, transport=transport)
-        self._sent: dict[str, float] = {}
-        self._lock = threading.Lock()
-        self.failures = 0
 
-    def notify(self, firings: Sequence[Firing]) -> list[Firing]:
-        """Send the firings not sent recently; returns those sent now."""
-        return send_fresh(self, firings, self._post)
-
-    def _post(self, fresh: Sequence[Firing]) -> bool:
+    def _send(self, fresh: Sequence[Firing]) -> bool:
         try:
             response = self._client.post(self.url, json=self.payload(fresh))
             response.raise_for_status()
@@ -231,24 +255,6 @@ class WebhookNotifier:
 
     def close(self) -> None:
         self._client.close()
-
-
-def send_fresh(notifier: Any, firings: Sequence[Firing], send: Any) -> list[Firing]:
-    """The de-duplication shared by notifiers: ``send`` the firings whose fingerprint was
-    not sent within ``notifier.repeat_after_s``; count a failed send; return those sent."""
-    now = time.monotonic()
-    with notifier._lock:
-        fresh = [
-            f for f in firings if now - notifier._sent.get(f.fingerprint, -1e18) >= notifier.repeat_after_s
-        ]
-        if not fresh:
-            return []
-        if not send(fresh):
-            notifier.failures += 1
-            return []
-        for f in fresh:
-            notifier._sent[f.fingerprint] = now
-        return fresh
 
 
 def _jsonable(firing: Firing) -> dict[str, Any]:
