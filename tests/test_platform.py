@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -28,6 +27,9 @@ from typing import Any
 
 import httpx
 import pytest
+
+from tests._procs import pids_matching
+from tests.serve._serve import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -92,20 +94,14 @@ print(json.dumps(find_values(con.warehouse, json.loads(sys.stdin.read()))))
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def platform_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     home = tmp_path_factory.mktemp("platform-home")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OLLIVE_", "RAY_ADDRESS"))}
     env.update(
         OLLIVE_HOME=str(home),
-        OLLIVE_INGEST_PORT=str(_free_port()),
-        OLLIVE_DASHBOARD_PORT=str(_free_port()),
+        OLLIVE_INGEST_PORT=str(free_port()),
+        OLLIVE_DASHBOARD_PORT=str(free_port()),
         OLLIVE_CHAT_LATENCY_SCALE="0.05",
         OLLIVE_CHAT_ERROR_RATE="0",
         OLLIVE_CHAT_TIMEOUT_RATE="0",
@@ -137,14 +133,19 @@ def _up(env: dict[str, str]) -> tuple[subprocess.Popen[str], dict[str, object]]:
     pytest.fail("ollive up did not come up within 420 s")
 
 
-def _down(env: dict[str, str], process: subprocess.Popen[str]) -> None:
-    out = subprocess.run(
-        [sys.executable, "-m", "ollive.cli", "down"],
+def _cli(env: dict[str, str], *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    """``ollive <args>`` in a fresh interpreter, its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "ollive.cli", *args],
         env=env,
         capture_output=True,
         text=True,
-        timeout=200,
+        timeout=timeout,
     )
+
+
+def _down(env: dict[str, str], process: subprocess.Popen[str]) -> None:
+    out = _cli(env, "down", timeout=200)
     assert out.returncode == 0, out.stderr
     assert "stopped" in out.stdout
     assert process.wait(timeout=60) == 0
@@ -182,17 +183,6 @@ def _python(env: dict[str, str], script: str, *args: str, stdin: str | None = No
     )
     assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def _valkey_pid(port: int, missing_ok: bool = False) -> int | None:
-    import psutil
-
-    for proc in psutil.process_iter(["cmdline"]):
-        cmd = " ".join(proc.info["cmdline"] or [])
-        if "valkey-server" in cmd and f":{port}" in cmd:
-            return proc.pid
-    assert missing_ok, f"no valkey-server on port {port}"
-    return None
 
 
 def _pii_messages(n: int = 10) -> tuple[list[str], list[str]]:
@@ -287,21 +277,9 @@ def test_up_chat_query_down_up(platform_env: dict[str, str]) -> None:
         assert isinstance(urls, dict) and {"ingest", "chat", "dashboard"} <= set(urls)
         base = str(urls["ingest"]).removesuffix("/v1/logs")
         # idempotent: a second `ollive up` reports what is running and returns
-        again = subprocess.run(
-            [sys.executable, "-m", "ollive.cli", "up"],
-            env=platform_env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        again = _cli(platform_env, "up", timeout=120)
         assert again.returncode == 0 and "already running" in again.stdout
-        status = subprocess.run(
-            [sys.executable, "-m", "ollive.cli", "status", "--json"],
-            env=platform_env,
-            capture_output=True,
-            text=True,
-            timeout=200,
-        )
+        status = _cli(platform_env, "status", "--json", timeout=200)
         parts = json.loads(status.stdout)["parts"]
         assert parts["ingest"] == "ok" and parts["chat"] == "ok" and parts["dashboard"] == "ok", (
             parts
@@ -318,10 +296,10 @@ def test_up_chat_query_down_up(platform_env: dict[str, str]) -> None:
 
         # Valkey killed: the supervisor's watchdog restarts it on its port, with its data
         valkey_port = int(str(run["redis_url"]).rsplit(":", 1)[1].split("/")[0])
-        killed = _valkey_pid(valkey_port)
+        (killed,) = pids_matching("valkey-server", f":{valkey_port}")
         os.kill(killed, signal.SIGKILL)
         deadline = time.monotonic() + 60
-        while _valkey_pid(valkey_port, missing_ok=True) in (None, killed):
+        while pids_matching("valkey-server", f":{valkey_port}") in (set(), {killed}):
             assert time.monotonic() < deadline, "the embedded Valkey was not restarted"
             time.sleep(0.5)
         while httpx.get(base + "/readyz", timeout=30).json()["status"] != "ready":

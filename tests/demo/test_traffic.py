@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import random
 import re
-import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +14,7 @@ from typer.testing import CliRunner
 
 from ollive.cli import app
 from ollive.demo.traffic import PERSONAS, TrafficConfig, conversation, run_traffic, with_pii
+from tests.serve._serve import serve_base_url
 
 _PII = re.compile(r"@|\+1 \d{3}-555-\d{4}|(?:\d{4} ){3}\d{4}")
 
@@ -44,26 +44,13 @@ def test_chat_url_accepts_the_base_url() -> None:
     assert TrafficConfig(url="http://h:1/bot").chat_url == "http://h:1/bot"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def chat_url(ray_session: Any, valkey_url: str) -> Iterator[str]:
     from ray import serve
-    from ray.serve.context import _get_global_client
 
     from serve.chatbot import ROUTE_PREFIX, ChatAppArgs, build_chat_app
 
-    try:
-        client = _get_global_client()
-    except Exception:
-        client = None
-    if client is None:
-        serve.start(http_options={"host": "127.0.0.1", "port": _free_port()})
-        client = _get_global_client()
+    base = serve_base_url()
     args = ChatAppArgs(
         redis_url=valkey_url,
         instrument=False,
@@ -73,7 +60,7 @@ def chat_url(ray_session: Any, valkey_url: str) -> Iterator[str]:
         timeout_rate=0.0,
     )
     serve.run(build_chat_app(args), name="chatbot-traffic", route_prefix=ROUTE_PREFIX + "-traffic")
-    yield f"http://127.0.0.1:{client.http_config.port}{ROUTE_PREFIX}-traffic"
+    yield f"{base}{ROUTE_PREFIX}-traffic"
     serve.delete("chatbot-traffic")
 
 

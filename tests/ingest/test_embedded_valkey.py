@@ -8,18 +8,10 @@ import signal
 import time
 from pathlib import Path
 
-import psutil
 import redis
 
 from ollive.ingest import start_embedded_valkey
-
-
-def _server_pid(port: int) -> int:
-    for proc in psutil.process_iter(["name", "cmdline"]):
-        cmd = " ".join(proc.info["cmdline"] or [])
-        if "valkey-server" in cmd and f":{port}" in cmd:
-            return proc.pid
-    raise AssertionError(f"no valkey-server process on port {port}")
+from tests._procs import pids_matching
 
 
 def test_marks_survive_a_restart(tmp_path: Path) -> None:
@@ -36,7 +28,8 @@ def test_a_killed_server_is_restarted_by_the_watchdog(tmp_path: Path) -> None:
         client = redis.Redis.from_url(valkey.url)
         client.set("chat:memory", "kept")
         time.sleep(1.2)  # the append-only file is fsynced every second
-        os.kill(_server_pid(valkey.port), signal.SIGKILL)
+        (pid,) = pids_matching("valkey-server", f":{valkey.port}")
+        os.kill(pid, signal.SIGKILL)
         deadline = time.monotonic() + 30
         while valkey.restarts == 0:
             assert time.monotonic() < deadline, "the watchdog did not restart Valkey"

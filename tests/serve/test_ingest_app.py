@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from serve.bench import count_service_rows, drive, make_batches, make_events
+from tests._procs import pids_matching
 from tests.serve._serve import serve_base_url
 
 pytestmark = pytest.mark.slow
@@ -265,16 +266,6 @@ def test_an_ingest_replica_killed_mid_stream_is_replaced_and_loses_nothing(
     assert httpx.get(ingest.url + "/healthz", timeout=30).json() == {"status": "ok"}
 
 
-def _warehouse_pids() -> set[int]:
-    import psutil
-
-    pids = set()
-    for proc in psutil.process_iter(["cmdline"]):
-        if "WarehouseActor" in " ".join(proc.info["cmdline"] or []):
-            pids.add(proc.pid)
-    return pids
-
-
 def test_the_warehouse_actor_killed_mid_stream_restarts_by_itself(
     ingest: Ingest, ray_session: Any
 ) -> None:
@@ -283,7 +274,7 @@ def test_the_warehouse_actor_killed_mid_stream_restarts_by_itself(
     service = _service()
     events = make_events(4_000, service, seed=7)
     handle = ray_session.get_actor(WAREHOUSE_ACTOR, namespace=NAMESPACE)
-    before = _warehouse_pids()
+    before = pids_matching("WarehouseActor")
 
     def kill() -> None:
         time.sleep(0.3)
@@ -293,7 +284,7 @@ def test_the_warehouse_actor_killed_mid_stream_restarts_by_itself(
     assert result.failures == 0 and result.accepted + result.duplicates == len(events)
     _assert_exact(_wait_counts(ingest, service, len(events), timeout_s=120), events)
     assert ray_session.get(handle.ready.remote(), timeout=60) is True  # same handle, new process
-    assert _warehouse_pids() - before, "the warehouse actor was not restarted"
+    assert pids_matching("WarehouseActor") - before, "the warehouse actor was not restarted"
     deadline = time.monotonic() + 60  # the spool replayed: ready again without a manual step
     while (ready := httpx.get(ingest.url + "/readyz", timeout=30).json())["status"] != "ready":
         assert time.monotonic() < deadline, ready
