@@ -50,7 +50,21 @@ from ollive.sdk import (  # noqa: E402
     tool,
 )
 
-_LAZY_SUBMODULES = frozenset({"events", "pricing", "config", "errors", "store", "insights", "ui", "chat", "demo", "ingest", "integrations"})
+_LAZY_SUBMODULES = frozenset(
+    {
+        "events",
+        "pricing",
+        "config",
+        "errors",
+        "store",
+        "insights",
+        "ui",
+        "chat",
+        "demo",
+        "ingest",
+        "integrations",
+    }
+)
 
 
 def __getattr__(name: str) -> object:

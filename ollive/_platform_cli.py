@@ -26,7 +26,9 @@ def _print_urls(urls: dict[str, str], title: str) -> None:
     table.add_column("URL")
     for name, url in urls.items():
         table.add_row(name, url)
-    table.add_row("notebooks", ".venv/bin/jupyter lab notebooks/   (ollive.connect() finds the platform)")
+    table.add_row(
+        "notebooks", ".venv/bin/jupyter lab notebooks/   (ollive.connect() finds the platform)"
+    )
     Console().print(table)
     typer.echo(f"API key of the embedded default: {DEMO_API_KEY} (project '{DEMO_PROJECT}')")
 
@@ -96,7 +98,9 @@ def down(settings: Settings, timeout_s: float) -> None:
             return
         time.sleep(0.3)
     os.kill(pid, signal.SIGKILL)
-    typer.echo(f"the platform (pid {pid}) did not stop within {timeout_s:g} s and was killed", err=True)
+    typer.echo(
+        f"the platform (pid {pid}) did not stop within {timeout_s:g} s and was killed", err=True
+    )
     raise typer.Exit(1)
 
 
@@ -136,8 +140,12 @@ def _seed_history(history: int) -> None:
     from ollive.store import open_warehouse
 
     warehouse = open_warehouse("ray://warehouse")
-    if history and not warehouse.scalar("SELECT count() FROM inference_logs WHERE project = 'demo' LIMIT 1"):
-        typer.echo(f"seeding {history:,} events of synthetic history (14 days) for the dashboards ...")
+    if history and not warehouse.scalar(
+        "SELECT count() FROM inference_logs WHERE project = 'demo' LIMIT 1"
+    ):
+        typer.echo(
+            f"seeding {history:,} events of synthetic history (14 days) for the dashboards ..."
+        )
         seed_warehouse(warehouse, events=history, progress=True)
 
 
@@ -150,14 +158,20 @@ def demo(settings: Settings, traffic_s: float, rate: float, history: int, exit_a
     try:
         if platform is not None:
             _seed_history(history)
-        typer.echo(f"sending chat traffic for {traffic_s:g} s at {rate:g} turns/s to {urls['chat']} ...")
-        report = run_traffic(TrafficConfig(url=urls["chat"], rate=rate, duration_s=traffic_s), progress=True)
+        typer.echo(
+            f"sending chat traffic for {traffic_s:g} s at {rate:g} turns/s to {urls['chat']} ..."
+        )
+        report = run_traffic(
+            TrafficConfig(url=urls["chat"], rate=rate, duration_s=traffic_s), progress=True
+        )
         print_report(report)
         _print_stored()
         _print_urls(urls, "Ollive demo: the data is flowing")
         if platform is None or exit_after:
             return
-        typer.echo("serving with light traffic; Ctrl-C or `ollive down` stops it (the data is kept).")
+        typer.echo(
+            "serving with light traffic; Ctrl-C or `ollive down` stops it (the data is kept)."
+        )
         background = _background_traffic(urls["chat"])
         _wait_for_stop()
         background.set()

@@ -43,8 +43,12 @@ def emit_figures(figures: dict[str, Any]) -> None:
 
 @app.command("dashboard")
 def dashboard_command(
-    port: int | None = typer.Option(None, "--port", help="Port (default: OLLIVE_DASHBOARD_PORT, 5006)."),
-    warehouse: str | None = typer.Option(None, "--warehouse", help="Warehouse URL (default: resolved)."),
+    port: int | None = typer.Option(
+        None, "--port", help="Port (default: OLLIVE_DASHBOARD_PORT, 5006)."
+    ),
+    warehouse: str | None = typer.Option(
+        None, "--warehouse", help="Warehouse URL (default: resolved)."
+    ),
     address: str = typer.Option("127.0.0.1", "--address", help="Interface to listen on."),
     project: str | None = typer.Option(None, "--project", help="Only this project (default: all)."),
     refresh_s: float = typer.Option(60.0, "--refresh", help="Seconds between refreshes (0: off)."),
@@ -63,13 +67,16 @@ def dashboard_command(
 def bench_insights_command(
     events: int = typer.Option(10_000_000, "--events", "-n", help="Synthetic events to seed."),
     repeats: int = typer.Option(20, "--repeats", help="Runs per insight function."),
-    warehouse: str | None = typer.Option(None, "--warehouse", help="chDB URL (default: a fresh temp dir)."),
+    warehouse: str | None = typer.Option(
+        None, "--warehouse", help="chDB URL (default: a fresh temp dir)."
+    ),
 ) -> None:
     """p50/p95 latency of every insight function and of a full dashboard refresh."""
     from ollive.ui._bench import run_insights_bench
 
     figures = run_insights_bench(events, repeats=repeats, warehouse_url=warehouse, echo=typer.echo)
     emit_figures(figures)
+
 
 # --- ingest: ingest, dlq, bench ingest ------------------------------------------------
 dlq_app = typer.Typer(help="The writers' dead-letter queue (spooled Arrow batches).")
@@ -229,7 +236,9 @@ def up_command(
 
 
 @app.command("down")
-def down_command(timeout_s: float = typer.Option(120.0, help="How long to wait for a clean stop.")) -> None:
+def down_command(
+    timeout_s: float = typer.Option(120.0, help="How long to wait for a clean stop."),
+) -> None:
     """Stop the running platform cleanly (writers drained); the data is kept."""
     from ollive import _platform_cli
 
@@ -247,15 +256,23 @@ def status_command(as_json: bool = typer.Option(False, "--json", help="Print JSO
 @app.command("demo")
 def demo_command(
     traffic_s: float = typer.Option(30.0, "--traffic-seconds", help="Chat traffic to send first."),
-    rate: float = typer.Option(2.0, "--rate", help="Chat turns per second during the demo traffic."),
-    history: int = typer.Option(200_000, "--history", help="Synthetic history to seed into an empty warehouse."),
-    exit_after: bool = typer.Option(False, "--exit", help="Stop after the traffic instead of serving on."),
+    rate: float = typer.Option(
+        2.0, "--rate", help="Chat turns per second during the demo traffic."
+    ),
+    history: int = typer.Option(
+        200_000, "--history", help="Synthetic history to seed into an empty warehouse."
+    ),
+    exit_after: bool = typer.Option(
+        False, "--exit", help="Stop after the traffic instead of serving on."
+    ),
 ) -> None:
     """The README's first command: `ollive up`, a history of synthetic telemetry, live chat
     traffic, then the URLs of the chatbot, the dashboard and the notebooks."""
     from ollive import _platform_cli
 
-    _platform_cli.demo(get_settings(), traffic_s=traffic_s, rate=rate, history=history, exit_after=exit_after)
+    _platform_cli.demo(
+        get_settings(), traffic_s=traffic_s, rate=rate, history=history, exit_after=exit_after
+    )
 
 
 # --- foundation: schema, migrate, seed, warehouse bench ---------------------------------
@@ -299,8 +316,12 @@ def config_command(
 
 @app.command("migrate")
 def migrate_command(
-    warehouse: str | None = typer.Option(None, "--warehouse", help="Warehouse URL (default: resolved)."),
-    cluster: str | None = typer.Option(None, "--cluster", help="ClickHouse cluster name: ON CLUSTER + Replicated engines."),
+    warehouse: str | None = typer.Option(
+        None, "--warehouse", help="Warehouse URL (default: resolved)."
+    ),
+    cluster: str | None = typer.Option(
+        None, "--cluster", help="ClickHouse cluster name: ON CLUSTER + Replicated engines."
+    ),
 ) -> None:
     """Apply the numbered DDL files of sql/ that are not applied yet."""
     from ollive.store import open_warehouse
@@ -316,7 +337,9 @@ def seed_command(
     days: float = typer.Option(14.0, "--days", help="Time span ending now."),
     seed: int = typer.Option(0, "--seed", help="Random seed (same seed twice adds nothing)."),
     project: str = typer.Option("demo", "--project", help="Project the events belong to."),
-    warehouse: str | None = typer.Option(None, "--warehouse", help="Warehouse URL (default: resolved)."),
+    warehouse: str | None = typer.Option(
+        None, "--warehouse", help="Warehouse URL (default: resolved)."
+    ),
 ) -> None:
     """Fill the warehouse with realistic synthetic telemetry, then print a summary."""
     from ollive.demo.summary import print_summary
@@ -326,7 +349,9 @@ def seed_command(
     wh = open_warehouse(warehouse, get_settings())
     typer.echo(f"seeding {events:,} events over {days:g} days into {wh.url}")
     report = seed_warehouse(wh, events=events, days=days, seed=seed, project=project, progress=True)
-    typer.echo(f"inserted {report.total:,} rows in {report.seconds:.1f} s ({report.total / max(report.seconds, 1e-9):,.0f} rows/s)")
+    typer.echo(
+        f"inserted {report.total:,} rows in {report.seconds:.1f} s ({report.total / max(report.seconds, 1e-9):,.0f} rows/s)"
+    )
     print_summary(wh, project=project, report=report)
 
 
@@ -338,9 +363,10 @@ def bench_warehouse_command(
     """Insert rows/s into chDB and MV vs raw query latency at each size."""
     from ollive.store._bench import run_warehouse_bench
 
-    figures = run_warehouse_bench([int(s) for s in sizes.split(",")], repeats=repeats, echo=typer.echo)
+    figures = run_warehouse_bench(
+        [int(s) for s in sizes.split(",")], repeats=repeats, echo=typer.echo
+    )
     emit_figures(figures)
-
 
 
 # --- ingest: bench redact (PII redaction) ------------------------------------------------

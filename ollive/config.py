@@ -36,7 +36,9 @@ class Settings(BaseSettings):
         description="chdb:///path, clickhouse://user:pass@host:8123/db or clickhouses://...; "
         "unset: the running platform's warehouse actor, else chDB under OLLIVE_HOME.",
     )
-    ray_address: str | None = Field(None, description="Join this Ray cluster instead of starting one.")
+    ray_address: str | None = Field(
+        None, description="Join this Ray cluster instead of starting one."
+    )
     redis_url: str | None = Field(
         None, description="Valkey/Redis for dedupe and chat memory; unset: embedded Valkey."
     )
@@ -58,10 +60,14 @@ class Settings(BaseSettings):
     ingest_host: str = Field("127.0.0.1", description="Serve HTTP host for ingest and chat.")
     ingest_port: int = Field(8000, description="Serve HTTP port for ingest and chat.")
     ingest_replicas: int = Field(1, ge=1, description="IngestAPI replicas (embedded default).")
-    writer_shards: int = Field(2, ge=1, description="EventWriter actors; hash(request_id) picks one.")
+    writer_shards: int = Field(
+        2, ge=1, description="EventWriter actors; hash(request_id) picks one."
+    )
     writer_flush_rows: int = Field(20_000, ge=1, description="Writer flushes at this many rows.")
     writer_flush_bytes: int = Field(32_000_000, ge=1, description="...or this many Arrow bytes.")
-    writer_flush_age_s: float = Field(0.2, gt=0, description="...or when the oldest row is this old.")
+    writer_flush_age_s: float = Field(
+        0.2, gt=0, description="...or when the oldest row is this old."
+    )
     writer_max_inflight_rows: int = Field(
         200_000, ge=1, description="Backpressure: rows a writer holds before ingest answers 429."
     )
@@ -72,10 +78,13 @@ class Settings(BaseSettings):
     dedupe_wait_s: float = Field(
         1.0, ge=0, description="Wait for a concurrent claim of the same event before answering 429."
     )
-    max_body_bytes: int = Field(10_000_000, ge=1, description="Largest accepted request body (413).")
+    max_body_bytes: int = Field(
+        10_000_000, ge=1, description="Largest accepted request body (413)."
+    )
     max_events_per_batch: int = Field(10_000, ge=1, description="Largest accepted batch.")
     redaction_policy_file: Path | None = Field(
-        None, description="TOML/JSON redaction policies: a default and one per project (docs/redaction.md)."
+        None,
+        description="TOML/JSON redaction policies: a default and one per project (docs/redaction.md).",
     )
     redaction_fail_closed: bool = Field(
         False, description="Reject an event whose redaction failed (else drop its previews)."
@@ -100,20 +109,31 @@ class Settings(BaseSettings):
     # --- apps ----------------------------------------------------------------------------------
     dashboard_port: int = Field(5006, description="Port of `ollive dashboard`.")
     dashboard_auth: str | None = Field(None, description="user:password for the dashboard.")
-    chat_model: str = Field("demo", description="demo, or openai:<model> (OPENAI_BASE_URL honoured).")
-    alert_webhook_url: str | None = Field(
-        None, description="Slack-compatible webhook for alerts; unset: firings go to OLLIVE_HOME/alerts.log."
+    chat_model: str = Field(
+        "demo", description="demo, or openai:<model> (OPENAI_BASE_URL honoured)."
     )
-    alert_rules_file: Path | None = Field(None, description="Alert rules (TOML/YAML/JSON); unset: defaults.")
+    alert_webhook_url: str | None = Field(
+        None,
+        description="Slack-compatible webhook for alerts; unset: firings go to OLLIVE_HOME/alerts.log.",
+    )
+    alert_rules_file: Path | None = Field(
+        None, description="Alert rules (TOML/YAML/JSON); unset: defaults."
+    )
     alert_interval_s: float = Field(60.0, gt=0, description="How often the alert evaluator runs.")
     chat_replicas: int = Field(1, ge=1, description="Chatbot replicas on Serve.")
-    chat_service: str = Field("demo-chatbot", description="Service name of the chatbot's own events.")
+    chat_service: str = Field(
+        "demo-chatbot", description="Service name of the chatbot's own events."
+    )
     chat_seed: int = Field(0, description="Seed of the demo model (same seed, same answers).")
     chat_latency_scale: float = Field(
         1.0, ge=0, description="Multiplies the demo model's simulated latency (0 = instant)."
     )
-    chat_error_rate: float = Field(0.02, ge=0, le=1, description="Demo model: share of calls that fail.")
-    chat_timeout_rate: float = Field(0.01, ge=0, le=1, description="Demo model: share that time out.")
+    chat_error_rate: float = Field(
+        0.02, ge=0, le=1, description="Demo model: share of calls that fail."
+    )
+    chat_timeout_rate: float = Field(
+        0.01, ge=0, le=1, description="Demo model: share that time out."
+    )
     chat_history_ttl_s: int = Field(86_400, ge=1, description="Chat memory TTL in Valkey/Redis.")
 
     @property

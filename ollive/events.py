@@ -225,7 +225,11 @@ class InferenceEvent(_Timed):
         if self.cached_prompt_tokens > self.prompt_tokens:
             raise ValueError("cached_prompt_tokens must not exceed prompt_tokens")
         latency = self.latency_ms
-        if self.ttft_ms is not None and latency is not None and self.ttft_ms > latency + LATENCY_TOLERANCE_MS:
+        if (
+            self.ttft_ms is not None
+            and latency is not None
+            and self.ttft_ms > latency + LATENCY_TOLERANCE_MS
+        ):
             raise ValueError("ttft_ms must not exceed latency_ms")
         return self
 

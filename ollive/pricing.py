@@ -57,7 +57,9 @@ class ModelPrice:
     output: float
     cached_input: float | None = None
 
-    def cost(self, prompt_tokens: int, completion_tokens: int, cached_prompt_tokens: int = 0) -> float:
+    def cost(
+        self, prompt_tokens: int, completion_tokens: int, cached_prompt_tokens: int = 0
+    ) -> float:
         """Cost in USD; cached prompt tokens at the cached-input price where there is one."""
         cached = min(cached_prompt_tokens, prompt_tokens)
         cached_price = self.input if self.cached_input is None else self.cached_input

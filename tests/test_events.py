@@ -55,7 +55,12 @@ def test_each_log_type_parses_to_its_model() -> None:
         "finished_at": NOW.isoformat(),
     }
     assert isinstance(parse_event(tool), ToolExecutionEvent)
-    app = {"log_type": "application", "request_id": rid, "timestamp": NOW.isoformat(), "level": "warn"}
+    app = {
+        "log_type": "application",
+        "request_id": rid,
+        "timestamp": NOW.isoformat(),
+        "level": "warn",
+    }
     parsed = parse_event(app)
     assert isinstance(parsed, ApplicationEvent) and parsed.level == "WARNING"
     score = {

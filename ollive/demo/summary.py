@@ -43,7 +43,9 @@ def summary_figures(warehouse: Warehouse, project: str = "demo") -> dict[str, An
     }
 
 
-def print_summary(warehouse: Warehouse, project: str = "demo", report: SeedReport | None = None) -> None:
+def print_summary(
+    warehouse: Warehouse, project: str = "demo", report: SeedReport | None = None
+) -> None:
     """Print rows per table, headline KPIs, cost by model and the injected incidents."""
     from rich.console import Console
     from rich.table import Table
@@ -65,7 +67,9 @@ def print_summary(warehouse: Warehouse, project: str = "demo", report: SeedRepor
     for column in ("model", "calls", "p95 ms", "cost USD"):
         models.add_column(column, justify="left" if column == "model" else "right")
     for m in figures["models"]:
-        models.add_row(m["model"], f"{m['requests']:,}", f"{m['p95_ms']:,.0f}", f"{m['cost_usd']:,.2f}")
+        models.add_row(
+            m["model"], f"{m['requests']:,}", f"{m['p95_ms']:,.0f}", f"{m['cost_usd']:,.2f}"
+        )
     console.print(models)
     if report is not None and report.incidents:
         incidents = Table(title="Injected incidents (for the anomaly detectors)")
@@ -73,5 +77,7 @@ def print_summary(warehouse: Warehouse, project: str = "demo", report: SeedRepor
             incidents.add_column(column)
         for inc in report.incidents:
             until = "now" if inc.kind == "cost_jump" else f"{inc.end:%Y-%m-%d %H:%M}"
-            incidents.add_row(inc.kind, f"{inc.dimension}={inc.value}", f"{inc.start:%Y-%m-%d %H:%M}", until)
+            incidents.add_row(
+                inc.kind, f"{inc.dimension}={inc.value}", f"{inc.start:%Y-%m-%d %H:%M}", until
+            )
         console.print(incidents)

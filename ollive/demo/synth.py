@@ -45,7 +45,12 @@ MODELS = [  # provider, model, share, median latency ms, stream share
     ("google", "gemini-2.5-pro", 0.05, 3000, 0.5),
     ("mistral", "mistral-small", 0.07, 600, 0.4),
 ]
-SERVICES = [("support-bot", 0.4), ("search-assistant", 0.25), ("code-helper", 0.2), ("summarizer", 0.15)]
+SERVICES = [
+    ("support-bot", 0.4),
+    ("search-assistant", 0.25),
+    ("code-helper", 0.2),
+    ("summarizer", 0.15),
+]
 TOOLS = [  # name, median latency ms, error rate
     ("lookup_order", 45, 0.02),
     ("search_docs", 120, 0.01),
@@ -54,7 +59,9 @@ TOOLS = [  # name, median latency ms, error rate
     ("send_email", 600, 0.03),
     ("run_sql", 900, 0.06),
 ]
-ERROR_CODES = np.array(["rate_limit_exceeded", "server_error", "context_length_exceeded", "bad_request"])
+ERROR_CODES = np.array(
+    ["rate_limit_exceeded", "server_error", "context_length_exceeded", "bad_request"]
+)
 _SEC = 1000
 
 
@@ -153,7 +160,9 @@ def seed_warehouse(
 
     config = SynthConfig(events=events, **options)  # type: ignore[arg-type]
     end = config.end_time()
-    report = SeedReport(incidents=incidents_for(config), start=end - timedelta(days=config.days), end=end)
+    report = SeedReport(
+        incidents=incidents_for(config), start=end - timedelta(days=config.days), end=end
+    )
     began = time.perf_counter()
     bar = _bar(events) if progress is True else None
     for index, tables in enumerate(generate(config)):
@@ -238,7 +247,12 @@ def _chunk(
 
 
 def _inferences(
-    rng: np.random.Generator, config: SynthConfig, grid: _Grid, incidents: list[Incident], n: int, chunk: int
+    rng: np.random.Generator,
+    config: SynthConfig,
+    grid: _Grid,
+    incidents: list[Incident],
+    n: int,
+    chunk: int,
 ) -> dict[str, object]:
     # conversations of ~4 turns: attributes per conversation, then one row per turn
     turns = np.minimum(rng.geometric(0.25, size=max(1, n // 3) + 8), 20)
@@ -255,7 +269,9 @@ def _inferences(
     first = np.r_[0, np.cumsum(turns)[:-1]]
     cumulative = np.cumsum(gaps)
     offset = cumulative - np.repeat(cumulative[first], turns)  # 0 for a conversation's first turn
-    started = np.minimum(start_c[conv] + offset, grid.start_ms + int(config.days * 86400 * _SEC) - 1)
+    started = np.minimum(
+        start_c[conv] + offset, grid.start_ms + int(config.days * 86400 * _SEC) - 1
+    )
 
     service_idx = service_idx_c[conv]
     model_idx = rng.choice(len(MODELS), size=n, p=[m[2] for m in MODELS])
@@ -289,7 +305,9 @@ def _inferences(
     tool_calls = np.where(ok & (rng.random(n) < 0.3), rng.integers(1, 3, size=n), 0)
 
     table = default_price_table()
-    prices = np.array([[table.lookup(p, m).input, table.lookup(p, m).output] for p, m, *_ in MODELS])  # type: ignore[union-attr]
+    prices = np.array(
+        [[table.lookup(p, m).input, table.lookup(p, m).output] for p, m, *_ in MODELS]
+    )  # type: ignore[union-attr]
     cost = (prompt * prices[model_idx, 0] + completion * prices[model_idx, 1]) / 1e6
 
     ids = _uuid7s(rng, started)
@@ -297,8 +315,16 @@ def _inferences(
     users = _labels("user", config.seed, 0, user_c[conv])
     day = (started - grid.start_ms) // (86400 * _SEC)
     sessions = _labels("sess", config.seed, 0, user_c[conv] * 1000 + day)  # per user and day
-    error_codes = np.where(status == "error", rng.choice(ERROR_CODES, size=n), np.where(status == "timeout", "timeout", ""))
-    finish = np.where(ok, np.where(tool_calls > 0, "tool_calls", "stop"), np.where(status == "cancelled", "cancelled", ""))
+    error_codes = np.where(
+        status == "error",
+        rng.choice(ERROR_CODES, size=n),
+        np.where(status == "timeout", "timeout", ""),
+    )
+    finish = np.where(
+        ok,
+        np.where(tool_calls > 0, "tool_calls", "stop"),
+        np.where(status == "cancelled", "cancelled", ""),
+    )
     n_text = len(_texts.QUESTIONS)
     return {
         "project": _const(config.project, n),
@@ -326,7 +352,9 @@ def _inferences(
         "error_code": pa.array(error_codes),
         "error_message": pa.array(np.where(ok, "", np.char.add("upstream returned ", error_codes))),
         "input_preview": pa.array(_texts.QUESTIONS).take(rng.integers(0, n_text, size=n)),
-        "output_preview": pa.array(_texts.ANSWERS).take(rng.integers(0, len(_texts.ANSWERS), size=n)),
+        "output_preview": pa.array(_texts.ANSWERS).take(
+            rng.integers(0, len(_texts.ANSWERS), size=n)
+        ),
         "metadata": _const("{}", n),
         "schema_version": _const("1.0", n),
         "_model_idx": model_idx,
@@ -334,12 +362,16 @@ def _inferences(
     }
 
 
-def _tools(rng: np.random.Generator, config: SynthConfig, inf: dict[str, object]) -> dict[str, object]:
+def _tools(
+    rng: np.random.Generator, config: SynthConfig, inf: dict[str, object]
+) -> dict[str, object]:
     counts = np.asarray(inf["tool_calls_count"]).astype(np.int64)
     parent = np.repeat(np.arange(len(counts)), counts)
     k = len(parent)
     tool_idx = rng.integers(0, len(TOOLS), size=k)
-    latency = np.round(np.array([t[1] for t in TOOLS], float)[tool_idx] * rng.lognormal(0, 0.6, size=k), 3)
+    latency = np.round(
+        np.array([t[1] for t in TOOLS], float)[tool_idx] * rng.lognormal(0, 0.6, size=k), 3
+    )
     failed = rng.random(k) < np.array([t[2] for t in TOOLS])[tool_idx]
     finished = np.asarray(inf["finished_at"].cast(pa.int64()))[parent] + rng.integers(1, 20, size=k)  # type: ignore[attr-defined]
     return {
@@ -360,22 +392,31 @@ def _tools(rng: np.random.Generator, config: SynthConfig, inf: dict[str, object]
         "status": pa.array(np.where(failed, "error", "ok")),
         "error_code": pa.array(np.where(failed, "ToolError", "")),
         "error_message": pa.array(np.where(failed, "tool backend unavailable", "")),
-        "args_preview": pa.array(_texts.TOOL_ARGS).take(rng.integers(0, len(_texts.TOOL_ARGS), size=k)),
-        "result_preview": pa.array(_texts.TOOL_RESULTS).take(rng.integers(0, len(_texts.TOOL_RESULTS), size=k)),
+        "args_preview": pa.array(_texts.TOOL_ARGS).take(
+            rng.integers(0, len(_texts.TOOL_ARGS), size=k)
+        ),
+        "result_preview": pa.array(_texts.TOOL_RESULTS).take(
+            rng.integers(0, len(_texts.TOOL_RESULTS), size=k)
+        ),
         "metadata": _const("{}", k),
         "schema_version": _const("1.0", k),
     }
 
 
-def _logs(rng: np.random.Generator, config: SynthConfig, inf: dict[str, object]) -> dict[str, object]:
+def _logs(
+    rng: np.random.Generator, config: SynthConfig, inf: dict[str, object]
+) -> dict[str, object]:
     n = len(inf["_ok"])  # type: ignore[arg-type]
     ok = np.asarray(inf["_ok"])
     pick = np.flatnonzero(~ok | (rng.random(n) < 0.15))
     k = len(pick)
     level = np.where(ok[pick], np.where(rng.random(k) < 0.1, "WARNING", "INFO"), "ERROR")
     stamp = np.asarray(inf["finished_at"].cast(pa.int64()))[pick] + 1  # type: ignore[attr-defined]
-    messages = np.where(level == "ERROR", "model call failed; returning fallback answer",
-                        np.where(level == "WARNING", "slow upstream; retrying once", "handled chat turn"))
+    messages = np.where(
+        level == "ERROR",
+        "model call failed; returning fallback answer",
+        np.where(level == "WARNING", "slow upstream; retrying once", "handled chat turn"),
+    )
     return {
         "project": _const(config.project, k),
         "request_id": _uuid7s(rng, stamp),
@@ -395,13 +436,19 @@ def _logs(rng: np.random.Generator, config: SynthConfig, inf: dict[str, object])
     }
 
 
-def _scores(rng: np.random.Generator, config: SynthConfig, inf: dict[str, object]) -> dict[str, object]:
+def _scores(
+    rng: np.random.Generator, config: SynthConfig, inf: dict[str, object]
+) -> dict[str, object]:
     ok = np.asarray(inf["_ok"])
     pick = np.flatnonzero(ok & (rng.random(len(ok)) < 0.12))
     k = len(pick)
     by_user = rng.random(k) < 0.6
-    value = np.where(by_user, (rng.random(k) < 0.82).astype(float), np.round(rng.beta(8, 2, size=k), 3))
-    stamp = np.asarray(inf["finished_at"].cast(pa.int64()))[pick] + rng.integers(1_000, 60_000, size=k)  # type: ignore[attr-defined]
+    value = np.where(
+        by_user, (rng.random(k) < 0.82).astype(float), np.round(rng.beta(8, 2, size=k), 3)
+    )
+    stamp = np.asarray(inf["finished_at"].cast(pa.int64()))[pick] + rng.integers(
+        1_000, 60_000, size=k
+    )  # type: ignore[attr-defined]
     return {
         "project": _const(config.project, k),
         "request_id": _uuid7s(rng, stamp),
@@ -456,5 +503,10 @@ def _uuid7s(rng: np.random.Generator, ms: np.ndarray) -> pa.Array:
 def _labels(prefix: str, seed: int, chunk: int, values: np.ndarray) -> pa.Array:
     """``prefix-<seed>-<chunk>-<n>`` labels, built through a dictionary of the unique values."""
     unique, inverse = np.unique(values, return_inverse=True)
-    names = pa.array([f"{prefix}-{seed}-{chunk}-{v}" if chunk else f"{prefix}-{seed}-{v}" for v in unique.tolist()])
+    names = pa.array(
+        [
+            f"{prefix}-{seed}-{chunk}-{v}" if chunk else f"{prefix}-{seed}-{v}"
+            for v in unique.tolist()
+        ]
+    )
     return names.take(pa.array(inverse.astype(np.int64)))

@@ -170,7 +170,9 @@ def load_policies(path: str | Path) -> tuple[RedactionPolicy, dict[str, Redactio
         text = path.read_text("utf-8")
         data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
         default = RedactionPolicy(**data.get("default", {}))
-        projects = {name: RedactionPolicy(**fields) for name, fields in data.get("projects", {}).items()}
+        projects = {
+            name: RedactionPolicy(**fields) for name, fields in data.get("projects", {}).items()
+        }
     except (OSError, ValueError, TypeError) as exc:
         raise ConfigError(f"redaction policy file {path}: {exc}") from exc
     return default, projects

@@ -196,7 +196,9 @@ class DedupingNotifier:
         now = time.monotonic()
         with self._lock:
             fresh = [
-                f for f in firings if now - self._sent.get(f.fingerprint, -1e18) >= self.repeat_after_s
+                f
+                for f in firings
+                if now - self._sent.get(f.fingerprint, -1e18) >= self.repeat_after_s
             ]
             if not fresh:
                 return []

@@ -59,7 +59,9 @@ def resolve_warehouse_url(url: str | None = None, settings: Settings | None = No
 _open: dict[str, Warehouse] = {}
 
 
-def open_warehouse(url: str | None = None, settings: Settings | None = None, migrate: bool = True) -> Warehouse:
+def open_warehouse(
+    url: str | None = None, settings: Settings | None = None, migrate: bool = True
+) -> Warehouse:
     """The :class:`Warehouse` for ``url`` (resolved as :func:`resolve_warehouse_url` says).
 
     One instance per URL and process; ``migrate`` applies pending migrations on first open.
@@ -105,10 +107,14 @@ def _join_platform(settings: Settings) -> None:
         return
     run = read_run_file(settings.run_file) or {}
     address = settings.ray_address or run.get("ray_address") or "auto"
-    ray.init(address=address, namespace="ollive", log_to_driver=False, logging_level=logging.WARNING)
+    ray.init(
+        address=address, namespace="ollive", log_to_driver=False, logging_level=logging.WARNING
+    )
 
 
-def connect(url: str | None = None, project: str | None = None, settings: Settings | None = None) -> Connection:
+def connect(
+    url: str | None = None, project: str | None = None, settings: Settings | None = None
+) -> Connection:
     """An Ibis connection to the warehouse (embedded, the running platform, or a server).
 
     ``project`` scopes the insight functions to one project (None: all projects).

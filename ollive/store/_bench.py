@@ -39,7 +39,9 @@ def _percentiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), p95
 
 
-def run_warehouse_bench(sizes: list[int], repeats: int = 30, directory: Path | None = None, echo: Any = print) -> dict[str, Any]:
+def run_warehouse_bench(
+    sizes: list[int], repeats: int = 30, directory: Path | None = None, echo: Any = print
+) -> dict[str, Any]:
     """Seed a fresh chDB directory per size, then time the queries; returns the figures."""
     from ollive.demo.synth import seed_warehouse
     from ollive.store.chdb import ChdbWarehouse
@@ -80,8 +82,13 @@ def _insert_rate(warehouse: Any) -> float:
     """Rows/s of inserting pre-built Arrow inference rows (no generation in the timing)."""
     from ollive.demo.synth import SynthConfig, generate
 
-    config = SynthConfig(events=1_730_000, project="bench-insert", seed=99, chunk_inferences=250_000)
+    config = SynthConfig(
+        events=1_730_000, project="bench-insert", seed=99, chunk_inferences=250_000
+    )
     chunks = [tables["inference_logs"] for tables in generate(config)]
     began = time.perf_counter()
-    rows = sum(warehouse.insert_arrow("inference_logs", chunk, token=f"bench-{i}") for i, chunk in enumerate(chunks))
+    rows = sum(
+        warehouse.insert_arrow("inference_logs", chunk, token=f"bench-{i}")
+        for i, chunk in enumerate(chunks)
+    )
     return rows / (time.perf_counter() - began)

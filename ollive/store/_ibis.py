@@ -50,7 +50,9 @@ def _plain(table: pa.Table) -> pa.Table:
             if isinstance(column.type, pa.UuidType) or column.type.extension_name == "arrow.uuid":
                 import uuid
 
-                values = [None if b is None else str(uuid.UUID(bytes=b)) for b in storage.to_pylist()]
+                values = [
+                    None if b is None else str(uuid.UUID(bytes=b)) for b in storage.to_pylist()
+                ]
                 column = pa.array(values, pa.string())
             else:
                 column = storage
@@ -96,7 +98,9 @@ class Connection(_ClickHouseBackend):
     def version(self) -> str:
         return str(self.warehouse.scalar("SELECT version()"))
 
-    def raw_sql(self, query: Any, external_tables: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
+    def raw_sql(
+        self, query: Any, external_tables: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> Any:
         if external_tables:
             raise StorageError("external tables are not supported by Ollive warehouses")
         if hasattr(query, "sql"):
@@ -125,7 +129,9 @@ class Connection(_ClickHouseBackend):
             result = _fix_datetimes(result, schema)
         return result
 
-    def to_pyarrow(self, expr: ir.Expr, /, *, params: Any = None, limit: Any = None, **kwargs: Any) -> Any:
+    def to_pyarrow(
+        self, expr: ir.Expr, /, *, params: Any = None, limit: Any = None, **kwargs: Any
+    ) -> Any:
         table = self._arrow(expr, params, limit)
         schema = expr.as_table().schema()
         if table.num_rows == 0:
@@ -135,24 +141,46 @@ class Connection(_ClickHouseBackend):
         return expr.__pyarrow_result__(table)
 
     def to_pyarrow_batches(
-        self, expr: ir.Expr, /, *, params: Any = None, limit: Any = None, chunk_size: int = 1_000_000, **kwargs: Any
+        self,
+        expr: ir.Expr,
+        /,
+        *,
+        params: Any = None,
+        limit: Any = None,
+        chunk_size: int = 1_000_000,
+        **kwargs: Any,
     ) -> pa.ipc.RecordBatchReader:
         table = self.to_pyarrow(expr.as_table(), params=params, limit=limit)
         return pa.RecordBatchReader.from_batches(table.schema, table.to_batches(chunk_size))
 
-    def execute(self, expr: ir.Expr, /, *, limit: Any = "default", params: Any = None, **kwargs: Any) -> Any:
+    def execute(
+        self, expr: ir.Expr, /, *, limit: Any = "default", params: Any = None, **kwargs: Any
+    ) -> Any:
         import pandas as pd
         from ibis.backends.clickhouse.converter import ClickHousePandasData
 
         table = expr.as_table()
         schema = table.schema()
         result = self._arrow(table, params, limit)
-        df = result.to_pandas(types_mapper=None) if result.num_rows else pd.DataFrame(columns=schema.names)
+        df = (
+            result.to_pandas(types_mapper=None)
+            if result.num_rows
+            else pd.DataFrame(columns=schema.names)
+        )
         df.columns = list(schema.names)
         df = ClickHousePandasData.convert_table(df, schema=schema)
         return expr.__pandas_result__(df)
 
-    def insert(self, name: str, /, obj: Any, *, settings: Any = None, overwrite: bool = False, **kwargs: Any) -> None:
+    def insert(
+        self,
+        name: str,
+        /,
+        obj: Any,
+        *,
+        settings: Any = None,
+        overwrite: bool = False,
+        **kwargs: Any,
+    ) -> None:
         import pandas as pd
 
         if overwrite:

@@ -26,7 +26,9 @@ class ActorWarehouse(Warehouse):
 
     engine = "actor"
 
-    def __init__(self, name: str = WAREHOUSE_ACTOR, namespace: str = NAMESPACE, timeout_s: float = 300.0) -> None:
+    def __init__(
+        self, name: str = WAREHOUSE_ACTOR, namespace: str = NAMESPACE, timeout_s: float = 300.0
+    ) -> None:
         super().__init__()
         import ray
 

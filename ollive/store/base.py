@@ -70,7 +70,9 @@ class Warehouse(ABC):
         """Release the engine (idempotent)."""
 
     # --- shared behaviour -------------------------------------------------------------------
-    def insert_arrow(self, table: str, data: pa.Table | pa.RecordBatch, token: str | None = None) -> int:
+    def insert_arrow(
+        self, table: str, data: pa.Table | pa.RecordBatch, token: str | None = None
+    ) -> int:
         """Insert rows; the same ``token`` inserted twice stores the rows (and MV states) once.
 
         Returns the number of rows sent. Columns missing from ``data`` take their defaults.
@@ -118,7 +120,9 @@ class Warehouse(ABC):
         keyword = " FINAL" if final else ""
         return {t: int(self.scalar(f"SELECT count() FROM {t}{keyword}") or 0) for t in RAW_TABLES}
 
-    def rebuild_aggregates(self, start: datetime, end: datetime, project: str | None = None) -> None:
+    def rebuild_aggregates(
+        self, start: datetime, end: datetime, project: str | None = None
+    ) -> None:
         """Recompute the 5-minute aggregates of ``[start, end)`` from the raw tables (FINAL).
 
         Used after a deletion and to repair MV counts of duplicates that reached the

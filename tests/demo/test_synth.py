@@ -55,9 +55,21 @@ def test_error_rate_and_long_tail(seeded) -> None:  # type: ignore[no-untyped-de
 
 def test_diurnal_and_weekly_pattern(seeded) -> None:  # type: ignore[no-untyped-def]
     wh, project, _ = seeded
-    hours = {r["h"]: r["n"] for r in q(wh, f"SELECT toHour(started_at) AS h, count() AS n FROM inference_logs WHERE project = '{project}' GROUP BY h")}
+    hours = {
+        r["h"]: r["n"]
+        for r in q(
+            wh,
+            f"SELECT toHour(started_at) AS h, count() AS n FROM inference_logs WHERE project = '{project}' GROUP BY h",
+        )
+    }
     assert max(hours.values()) > 2 * min(hours.values())
-    days = {r["d"]: r["n"] for r in q(wh, f"SELECT toDayOfWeek(started_at) AS d, count() AS n FROM inference_logs WHERE project = '{project}' GROUP BY d")}
+    days = {
+        r["d"]: r["n"]
+        for r in q(
+            wh,
+            f"SELECT toDayOfWeek(started_at) AS d, count() AS n FROM inference_logs WHERE project = '{project}' GROUP BY d",
+        )
+    }
     assert (days[6] + days[7]) / 2 < 0.8 * sum(days[d] for d in range(1, 6)) / 5
 
 
@@ -73,7 +85,10 @@ def test_tools_scores_and_conversations_are_linked(seeded) -> None:  # type: ign
         f"(SELECT request_id FROM inference_logs WHERE project = '{project}')"
     )
     assert orphan_scores == 0
-    row = q(wh, f"SELECT uniq(conversation_id) AS c, uniq(user_id) AS u, uniq(session_id) AS s, count() AS n FROM inference_logs WHERE project = '{project}'")[0]
+    row = q(
+        wh,
+        f"SELECT uniq(conversation_id) AS c, uniq(user_id) AS u, uniq(session_id) AS s, count() AS n FROM inference_logs WHERE project = '{project}'",
+    )[0]
     assert 2 < row["n"] / row["c"] < 8 and row["u"] > 100 and row["s"] > row["u"]
 
 
@@ -93,4 +108,7 @@ def test_reseeding_the_same_seed_adds_nothing(seeded) -> None:  # type: ignore[n
     wh, project, report = seeded
     again = seed_warehouse(wh, events=120_000, days=14, end=END, seed=7, project=project)
     assert again.counts == report.counts
-    assert wh.scalar(f"SELECT count() FROM inference_logs WHERE project = '{project}'") == report.counts["inference_logs"]
+    assert (
+        wh.scalar(f"SELECT count() FROM inference_logs WHERE project = '{project}'")
+        == report.counts["inference_logs"]
+    )

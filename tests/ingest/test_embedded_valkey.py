@@ -34,4 +34,6 @@ def test_a_killed_server_is_restarted_by_the_watchdog(tmp_path: Path) -> None:
         while valkey.restarts == 0:
             assert time.monotonic() < deadline, "the watchdog did not restart Valkey"
             time.sleep(0.1)
-        assert redis.Redis.from_url(valkey.url).get("chat:memory") == b"kept"  # same port, same data
+        assert (
+            redis.Redis.from_url(valkey.url).get("chat:memory") == b"kept"
+        )  # same port, same data

@@ -66,10 +66,6 @@ def _wait(predicate: Callable[[], Any], timeout_s: float = 20.0) -> Any:
     return predicate()
 
 
-
-
-
-
 @pytest.fixture(scope="module")
 def sink() -> Iterator[_Sink]:
     server = _Sink()

@@ -66,8 +66,6 @@ def app(ray_session: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     valkey.stop()
 
 
-
-
 def _post(url: str, key: str, events: list[dict[str, Any]]) -> httpx.Response:
     return httpx.post(
         url + "/v1/logs",

@@ -35,10 +35,6 @@ class Ingest:
     warehouse: Any
 
 
-
-
-
-
 @pytest.fixture(scope="module")
 def ingest(ray_session: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ingest]:
     from ray import serve

@@ -39,13 +39,18 @@ def inference_rows(project: str, n: int, start: datetime = T0, latency: float = 
 
 def mv_requests(warehouse, project: str) -> int:  # type: ignore[no-untyped-def]
     return int(
-        warehouse.scalar(f"SELECT countMerge(requests) FROM inference_stats_5m WHERE project = '{project}'") or 0
+        warehouse.scalar(
+            f"SELECT countMerge(requests) FROM inference_stats_5m WHERE project = '{project}'"
+        )
+        or 0
     )
 
 
 def raw_count(warehouse, project: str, final: bool = True) -> int:  # type: ignore[no-untyped-def]
     keyword = " FINAL" if final else ""
-    return int(warehouse.scalar(f"SELECT count() FROM inference_logs{keyword} WHERE project = '{project}'"))
+    return int(
+        warehouse.scalar(f"SELECT count() FROM inference_logs{keyword} WHERE project = '{project}'")
+    )
 
 
 class WarehouseSuite:
@@ -54,7 +59,9 @@ class WarehouseSuite:
     def test_insert_and_query_roundtrip(self, wh, project) -> None:  # type: ignore[no-untyped-def]
         rows = inference_rows(project, 20)
         assert wh.insert_arrow("inference_logs", rows) == 20
-        result = wh.query_arrow(f"SELECT request_id, latency_ms FROM inference_logs WHERE project = '{project}' ORDER BY latency_ms")
+        result = wh.query_arrow(
+            f"SELECT request_id, latency_ms FROM inference_logs WHERE project = '{project}' ORDER BY latency_ms"
+        )
         assert result.num_rows == 20
         df = wh.query_df(f"SELECT count() AS n FROM inference_logs WHERE project = '{project}'")
         assert int(df["n"][0]) == 20

@@ -31,7 +31,9 @@ def test_migrations_are_recorded_and_idempotent(warehouse) -> None:  # type: ign
 
 
 def test_ttl_follows_settings(warehouse) -> None:  # type: ignore[no-untyped-def]
-    ddl = warehouse.scalar("SELECT create_table_query FROM system.tables WHERE name = 'application_logs'")
+    ddl = warehouse.scalar(
+        "SELECT create_table_query FROM system.tables WHERE name = 'application_logs'"
+    )
     assert "toIntervalDay(30)" in ddl
 
 
@@ -62,7 +64,9 @@ def test_locked_directory_names_the_way_through(warehouse) -> None:  # type: ign
 
 def test_bad_token_is_refused(warehouse, project) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(StorageError, match="token"):
-        warehouse.insert_arrow("inference_logs", inference_rows(project, 1), token="bad token'; DROP")
+        warehouse.insert_arrow(
+            "inference_logs", inference_rows(project, 1), token="bad token'; DROP"
+        )
 
 
 def test_migration_resumes_after_half_way_failure(tmp_path: Path) -> None:
@@ -71,7 +75,7 @@ def test_migration_resumes_after_half_way_failure(tmp_path: Path) -> None:
 import ollive.store.migrations as m
 from ollive.store.chdb import ChdbWarehouse
 from ollive.errors import MigrationError
-wh = ChdbWarehouse({str(tmp_path / 'wh')!r})
+wh = ChdbWarehouse({str(tmp_path / "wh")!r})
 real = wh.command
 calls = []
 def flaky(sql):

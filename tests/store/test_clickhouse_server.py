@@ -15,7 +15,9 @@ from ._suite import WarehouseSuite
 URL = os.environ.get("OLLIVE_TEST_CLICKHOUSE_URL")
 pytestmark = [
     pytest.mark.clickhouse_server,
-    pytest.mark.skipif(not URL, reason="set OLLIVE_TEST_CLICKHOUSE_URL to run against a ClickHouse server"),
+    pytest.mark.skipif(
+        not URL, reason="set OLLIVE_TEST_CLICKHOUSE_URL to run against a ClickHouse server"
+    ),
 ]
 
 

@@ -18,8 +18,16 @@ def test_chdb_url() -> None:
 
 
 def test_clickhouse_urls() -> None:
-    url = parse_warehouse_url("clickhouse://alice:s%40cret@db.internal:9000/telemetry?max_threads=4")
-    assert (url.host, url.port, url.username, url.password, url.database) == ("db.internal", 9000, "alice", "s@cret", "telemetry")
+    url = parse_warehouse_url(
+        "clickhouse://alice:s%40cret@db.internal:9000/telemetry?max_threads=4"
+    )
+    assert (url.host, url.port, url.username, url.password, url.database) == (
+        "db.internal",
+        9000,
+        "alice",
+        "s@cret",
+        "telemetry",
+    )
     assert "s@cret" not in str(url)
     kwargs = client_kwargs(url, timeout_s=3)
     assert kwargs["connect_timeout"] == 3 and kwargs["settings"]["max_threads"] == "4"
@@ -28,7 +36,16 @@ def test_clickhouse_urls() -> None:
     assert parse_warehouse_url("clickhouse://h").port == 8123
 
 
-@pytest.mark.parametrize("bad", ["postgres://x/y", "clickhouse:///nodb", "chdb://", "clickhouse://h:notaport/db", "clickhouse://h/a/b"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "postgres://x/y",
+        "clickhouse:///nodb",
+        "chdb://",
+        "clickhouse://h:notaport/db",
+        "clickhouse://h/a/b",
+    ],
+)
 def test_malformed_urls_name_the_accepted_forms(bad: str) -> None:
     with pytest.raises(ConfigError) as info:
         parse_warehouse_url(bad)
@@ -38,16 +55,23 @@ def test_malformed_urls_name_the_accepted_forms(bad: str) -> None:
 def test_resolution_order(tmp_path: Path) -> None:
     s = Settings(home=tmp_path, warehouse_url=None)
     assert resolve_warehouse_url("chdb:///explicit", s) == "chdb:///explicit"
-    assert resolve_warehouse_url(None, Settings(home=tmp_path, warehouse_url="clickhouse://h/db")) == "clickhouse://h/db"
+    assert (
+        resolve_warehouse_url(None, Settings(home=tmp_path, warehouse_url="clickhouse://h/db"))
+        == "clickhouse://h/db"
+    )
     assert resolve_warehouse_url(None, s) == f"chdb://{tmp_path / 'warehouse'}"
     # a live run file (this process stands in for the platform) points at the actor
     import json
     import os
 
-    (tmp_path / "run.json").write_text(json.dumps({"pid": os.getpid(), "warehouse_url": "ray://warehouse"}))
+    (tmp_path / "run.json").write_text(
+        json.dumps({"pid": os.getpid(), "warehouse_url": "ray://warehouse"})
+    )
     assert resolve_warehouse_url(None, s) == "ray://warehouse"
     # a stale run file (dead pid) is ignored
-    (tmp_path / "run.json").write_text(json.dumps({"pid": 2**22 + 12345, "warehouse_url": "ray://warehouse"}))
+    (tmp_path / "run.json").write_text(
+        json.dumps({"pid": 2**22 + 12345, "warehouse_url": "ray://warehouse"})
+    )
     assert resolve_warehouse_url(None, s).startswith("chdb://")
 
 
