@@ -1,4 +1,4 @@
-"""``ollive keys create|list|revoke``, ``ollive delete`` and ``ollive retention`` (issue 9).
+"""``ollive keys create|list|revoke``, ``ollive delete`` and ``ollive retention``.
 
 Wiring: these commands open the resolved warehouse (the running platform's actor, or the
 embedded directory) and call :mod:`ollive.ingest.keystore` and :mod:`ollive.store.deletion`.

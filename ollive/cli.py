@@ -54,7 +54,7 @@ def dashboard_command(
     refresh_s: float = typer.Option(60.0, "--refresh", help="Seconds between refreshes (0: off)."),
 ) -> None:
     """Serve the Panel dashboard (basic auth when OLLIVE_DASHBOARD_AUTH=user:password)."""
-    from ollive._hardening_cli import dashboard_login  # login when API keys exist (issue 9)
+    from ollive._hardening_cli import dashboard_login  # login when API keys exist
     from ollive.ui.serve import serve_dashboard
 
     settings = get_settings()
@@ -383,7 +383,7 @@ def bench_redact(
     emit_figures(figures)
 
 
-# --- hardening (issue 9): keys, delete, retention -----------------------------------------
+# --- hardening: keys, delete, retention -----------------------------------------
 from ollive._hardening_cli import (  # noqa: E402
     delete_command,
     keys_app,

@@ -74,5 +74,5 @@ def build_app(args: IngestArgs | dict[str, Any]) -> Application:
         redis_url,
         args.redaction,
         args.api_keys,
-        args.warehouse_url,  # stored API keys (issue 9)
+        args.warehouse_url,  # stored API keys
     )

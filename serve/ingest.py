@@ -30,7 +30,7 @@ from ollive.ingest import (
     KeyRing,
     PreparedBatch,
 )
-from serve.traces import TRACES_BODY_DOC as _TRACES_BODY_DOC  # POST /v1/traces (issue 8)
+from serve.traces import TRACES_BODY_DOC as _TRACES_BODY_DOC  # POST /v1/traces
 
 __all__ = ["IngestAPI", "IngestResponse", "api"]
 
@@ -132,7 +132,7 @@ def _build_redactor(settings: Settings) -> Any:
     return redactor
 
 
-# --- API keys (issue 9): static keys + keys stored in the warehouse, refreshed -----------
+# --- API keys: static keys + keys stored in the warehouse, refreshed -----------
 def _key_ring(settings: Settings, api_keys: dict[str, str] | None, url: str | None) -> KeyRing:
     """The replica's key ring; with ``url``, stored keys reload every ``key_refresh_s``."""
     from ollive.config import DEMO_API_KEY, DEMO_PROJECT
@@ -148,9 +148,6 @@ def _key_ring(settings: Settings, api_keys: dict[str, str] | None, url: str | No
     return StoredKeyRing(
         lambda: open_warehouse(url, settings, migrate=False), static, settings.key_refresh_s
     ).start()
-
-
-# --- end of API keys ----------------------------------------------------------------------
 
 
 @serve.deployment(
@@ -185,7 +182,7 @@ class IngestAPI:
         self._deduper = Deduper(
             client, settings.dedupe_window_s, settings.dedupe_pending_ttl_s, settings.dedupe_wait_s
         )
-        self._keys = _key_ring(settings, api_keys, key_store_url)  # stored keys (issue 9)
+        self._keys = _key_ring(settings, api_keys, key_store_url)  # stored keys
         self._metrics = IngestMetrics()
 
     def reconfigure(self, config: dict[str, Any]) -> None:
@@ -292,7 +289,7 @@ class IngestAPI:
         calls = [asyncio.wait_for(w.stats.remote(), timeout_s) for w in self._writers]
         return list(await asyncio.gather(*calls, return_exceptions=True))
 
-    # --- OTLP/HTTP traces (issue 8): decode + convert in serve/traces.py, then _store ---
+    # --- OTLP/HTTP traces: decode + convert in serve/traces.py, then _store ---
     @api.post("/v1/traces", openapi_extra=_TRACES_BODY_DOC)
     async def traces(self, request: Request) -> Any:
         """OTLP/HTTP trace export (protobuf or JSON, gzip): GenAI spans stored as events."""

@@ -1,7 +1,7 @@
 """End to end: `ollive up` in a subprocess, a chat turn over HTTP, its events queryable
 through `ollive.connect()`, `ollive down`, and a second `ollive up` finding the same data.
 
-Two faults of issue 9 ride along: chat messages full of PII go through the chatbot (SDK ->
+Two faults ride along: chat messages full of PII go through the chatbot (SDK ->
 ingest -> redaction -> warehouse) and no raw value is found in any column of any table; and
 `ollive down` (SIGTERM to the `ollive up` supervisor) lands while a client streams events,
 after which every acknowledged event is stored, the client's resend of the rest is answered

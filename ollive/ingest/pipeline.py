@@ -157,7 +157,7 @@ class IngestPipeline:
                 counts[pos][entity] = counts[pos].get(entity, 0) + int(n)
         return failed
 
-    # --- issue 9: string values inside metadata / attributes are redacted too ------------
+    # --- string values inside metadata / attributes are redacted too ------------
     def _redact_structured(
         self, events: Sequence[AnyEvent], counts: list[dict[str, int]], project: str
     ) -> dict[int, str]:
@@ -207,9 +207,6 @@ def _string_leaves(node: Any, path: str, pos: int, out: list[tuple[int, str, Any
                 out.append((pos, sub, node, key))
         else:
             _string_leaves(value, sub, pos, out)
-
-
-# --- end of issue 9 ---------------------------------------------------------------------
 
 
 def _error_of(result: Any) -> Any:

@@ -104,7 +104,7 @@ def parse_body(body: bytes, max_events: int) -> ParsedBody:
     return _validate_items(items)
 
 
-# --- issue 9: a number too large for a double (1e400) rejects its event, not its batch ---
+# --- a number too large for a double (1e400) rejects its event, not its batch ---
 def _overflowing_numbers(body: bytes, exc: orjson.JSONDecodeError) -> Any:
     """Parse again with the standard library (1e400 -> inf, which the contract rejects per
     event) when orjson only refused an overflowing number; else raise ContractError."""
@@ -119,9 +119,6 @@ def _overflowing_numbers(body: bytes, exc: orjson.JSONDecodeError) -> Any:
         return json.loads(body, parse_constant=_no_constants)
     except (ValueError, RecursionError) as again:  # UnicodeDecodeError is a ValueError
         raise ContractError(f"malformed JSON: {again}") from None
-
-
-# --- end of issue 9 ---------------------------------------------------------------------
 
 
 def _validate_items(items: list[Any]) -> ParsedBody:
