@@ -52,17 +52,20 @@ from ollive.sdk import (  # noqa: E402
 
 _LAZY_SUBMODULES = frozenset(
     {
-        "events",
-        "pricing",
-        "config",
-        "errors",
-        "store",
-        "insights",
-        "ui",
+        "cache",
         "chat",
+        "config",
         "demo",
+        "errors",
+        "events",
+        "ids",
         "ingest",
+        "insights",
         "integrations",
+        "pricing",
+        "redact",
+        "store",
+        "ui",
     }
 )
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import typer
 
-from ollive._runfile import read_run_file
+from ollive.config.runfile import read_run_file
 from ollive.config import DEMO_API_KEY, DEMO_PROJECT, Settings
 
 __all__ = ["demo", "down", "status", "up"]

@@ -176,7 +176,7 @@ class IngestAPI:
         )
         client = None
         if redis_url:
-            from ollive._redis import async_redis
+            from ollive.cache.client import async_redis
 
             client = async_redis(redis_url, socket_connect_timeout=0.5, socket_timeout=2.0)
         self._deduper = Deduper(

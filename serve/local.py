@@ -19,7 +19,7 @@ import ray
 from ray import serve
 
 from ollive.config import Settings
-from ollive.ingest import EmbeddedValkey, start_embedded_valkey
+from ollive.cache import EmbeddedValkey, start_embedded_valkey
 from ollive.store.actor import NAMESPACE
 
 __all__ = ["LocalIngest", "init_ray", "start_local_ingest"]

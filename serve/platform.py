@@ -25,7 +25,7 @@ import httpx
 import ray
 from ray import serve
 
-from ollive._runfile import read_run_file, remove_run_file, write_run_file
+from ollive.config.runfile import read_run_file, remove_run_file, write_run_file
 from ollive.config import DEMO_API_KEY, Settings
 from ollive.store.actor import NAMESPACE
 

@@ -84,7 +84,7 @@ class EventWriter:
         self._sink = _Sink(warehouse_url, settings)
         self._deduper: Deduper | None = None
         if redis_url:
-            from ollive._redis import async_redis
+            from ollive.cache.client import async_redis
 
             client = async_redis(redis_url, socket_connect_timeout=0.5, socket_timeout=2.0)
             self._deduper = Deduper(client, window_s=settings.dedupe_window_s)

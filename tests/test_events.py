@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ollive import _ids
+from ollive import ids as _ids
 from ollive._schema_file import SCHEMA_PATH, render_schema
 from ollive.errors import ContractError
 from ollive.events import (

@@ -107,7 +107,7 @@ class RedisMemory:
     @property
     def _redis(self) -> Any:
         if self._client is None:
-            from ollive._redis import async_redis
+            from ollive.cache.client import async_redis
 
             self._client = async_redis(self.url, decode_responses=True)
         return self._client

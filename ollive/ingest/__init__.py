@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from ollive.ingest._valkey import EmbeddedValkey, start_embedded_valkey
 from ollive.ingest.dedupe import DedupeOutcome, Deduper, dedupe_key
 from ollive.ingest.keys import KeyRing
 from ollive.ingest.metrics import IngestMetrics, render_writer_stats
@@ -41,7 +40,6 @@ __all__: list[str] = [
     "BatchTooLargeError",
     "DedupeOutcome",
     "Deduper",
-    "EmbeddedValkey",
     "FlushPolicy",
     "GroupCommitWriter",
     "IngestMetrics",
@@ -64,5 +62,4 @@ __all__: list[str] = [
     "replay_spool",
     "shard_of",
     "spools_under",
-    "start_embedded_valkey",
 ]

@@ -79,7 +79,7 @@ _getrandbits = random.getrandbits
 def uuid7_str(ms: int) -> str:
     """A UUIDv7 string for Unix milliseconds ``ms`` with 74 random bits.
 
-    The same layout as :func:`ollive._ids.uuid7_from_ms` (48-bit ms, version 7, 12-bit
+    The same layout as :func:`ollive.ids.uuid7_from_ms` (48-bit ms, version 7, 12-bit
     counter from the random bits, variant ``10``, 62 random bits), formatted in one step
     without building a :class:`uuid.UUID` (the export thread makes many per second).
     """

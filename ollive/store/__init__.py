@@ -42,7 +42,7 @@ def __getattr__(name: str) -> Any:
 def resolve_warehouse_url(url: str | None = None, settings: Settings | None = None) -> str:
     """Which warehouse to use: ``url``; ``OLLIVE_WAREHOUSE_URL``; the running platform's
     warehouse actor (``ray://warehouse``); the chDB directory under ``OLLIVE_HOME``."""
-    from ollive._runfile import read_run_file
+    from ollive.config.runfile import read_run_file
     from ollive.config import get_settings
 
     s = settings or get_settings()
@@ -101,7 +101,7 @@ def _join_platform(settings: Settings) -> None:
 
     import ray
 
-    from ollive._runfile import read_run_file
+    from ollive.config.runfile import read_run_file
 
     if ray.is_initialized():
         return

@@ -1,4 +1,4 @@
-"""One Settings object for every part of Ollive (pydantic-settings, env prefix ``OLLIVE_``).
+"""The platform Settings: every server-side knob (pydantic-settings, env prefix ``OLLIVE_``).
 
 Read once in the wiring (the CLI, the Serve app builder, ``ollive.init``) and passed down as
 typed values. Every setting is documented here and in ``docs/configuration.md``
@@ -13,10 +13,9 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["DEMO_API_KEY", "DEMO_PROJECT", "Settings", "get_settings"]
+from ollive.config import DEMO_API_KEY, DEMO_PROJECT
 
-DEMO_API_KEY = "ollive-demo"
-DEMO_PROJECT = "demo"
+__all__ = ["DEMO_API_KEY", "DEMO_PROJECT", "Settings", "get_settings"]
 
 
 class Settings(BaseSettings):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import redis
 
-from ollive.ingest import start_embedded_valkey
+from ollive.cache import start_embedded_valkey
 from tests._procs import pids_matching
 
 
