@@ -60,7 +60,7 @@ print(json.dumps({"inference": int(inf), "tools": int(tools), "elapsed_s": time.
 STORED = r"""
 import json, sys
 import ollive
-from serve.bench import count_service_rows
+from ollive.bench import count_service_rows
 con = ollive.connect()
 service = sys.argv[1]
 union = " UNION ALL ".join(
@@ -261,7 +261,7 @@ def _query(
 def test_up_chat_query_down_up(platform_env: dict[str, str]) -> None:
     import gzip
 
-    from serve.bench import drive, make_events
+    from ollive.bench import drive, make_events
 
     service = f"sigterm-{uuid.uuid4().hex[:8]}"
     events = make_events(100_000, service, seed=11)  # ~25 s of load: outlasts the shutdown

@@ -6,4 +6,22 @@ Every ``ollive bench …`` command ends with one JSON line. Only :mod:`ollive.cl
 this package.
 """
 
-__all__: list[str] = []
+from ollive.bench._workload import (
+    BenchResult,
+    bench_warehouse,
+    count_service_rows,
+    drive,
+    free_port,
+    make_batches,
+    make_events,
+)
+
+__all__ = [
+    "BenchResult",
+    "bench_warehouse",
+    "count_service_rows",
+    "drive",
+    "free_port",
+    "make_batches",
+    "make_events",
+]

@@ -80,11 +80,11 @@ def run_capacity_bench(
     events: int = 20_000, batch_size: int = 1000, shards: int = 2, repeats: int = 3
 ) -> dict[str, Any]:
     """Events per CPU-second of each stage (see the module docstring)."""
+    from ollive.bench._workload import make_events
     from ollive.ingest import IngestPipeline
     from ollive.ingest.otlp import OTLP_PROTOBUF, convert_spans, decode_trace_request
     from ollive.ingest.redact import Redactor
     from ollive.store.chdb import ChdbWarehouse
-    from serve.bench import make_events
 
     data = make_events(events, "capacity")
     bodies = [

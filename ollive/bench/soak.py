@@ -126,25 +126,25 @@ def run_soak(
 
     import ray
 
-    from ollive.config import DEMO_API_KEY
-    from serve.bench import (
-        _bench_warehouse,
-        _free_port,
+    from ollive.bench._workload import (
+        bench_warehouse,
         count_service_rows,
         drive,
+        free_port,
         make_batches,
         make_events,
     )
+    from ollive.config import DEMO_API_KEY
     from serve.local import start_local_ingest
 
     home = Path(tempfile.mkdtemp(prefix="ollive-soak-"))
     local_settings = settings.model_copy(
         update={"home": home, "warehouse_url": None, "redis_url": None}
     )
-    local = start_local_ingest(local_settings, _free_port(), "ingest-soak", num_cpus=2, replicas=2)
+    local = start_local_ingest(local_settings, free_port(), "ingest-soak", num_cpus=2, replicas=2)
     service = f"soak-{uuid.uuid4().hex[:8]}"
     report, stop = SoakReport(), threading.Event()
-    warehouse = _bench_warehouse()
+    warehouse = bench_warehouse()
     sampler = threading.Thread(
         target=_sample, args=(report, local.writers, warehouse, stop, sample_s), daemon=True
     )

@@ -112,7 +112,7 @@ def _running_replicas() -> int:
 
 
 def _wait_rows(warehouse: Any, service: str, expected: int, timeout_s: float) -> dict[str, int]:
-    from serve.bench import count_service_rows
+    from ollive.bench import count_service_rows
 
     deadline = time.monotonic() + timeout_s
     while True:
@@ -124,7 +124,7 @@ def _wait_rows(warehouse: Any, service: str, expected: int, timeout_s: float) ->
 
 
 def _failover(url: str, cluster: Any, victim: Any, warehouse: Any, n_events: int) -> dict[str, Any]:
-    from serve.bench import make_batches, make_events
+    from ollive.bench import make_batches, make_events
 
     service = "scaleout-failover"
     events = make_events(n_events, service, seed=3)
@@ -161,7 +161,7 @@ def _failover(url: str, cluster: Any, victim: Any, warehouse: Any, n_events: int
 
 
 def _autoscaling(url: str) -> dict[str, Any]:
-    from serve.bench import make_batches, make_events
+    from ollive.bench import make_batches, make_events
 
     events = make_events(200, "scaleout-autoscale", seed=5)
     bodies = make_batches(events, 20)  # small bodies: many requests in flight

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from serve.bench import count_service_rows, drive, make_batches, make_events
+from ollive.bench import count_service_rows, drive, make_batches, make_events
 from tests._procs import pids_matching
 from tests.serve._serve import serve_base_url
 

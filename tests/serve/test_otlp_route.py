@@ -18,7 +18,7 @@ import httpx
 import orjson
 import pytest
 
-from serve.bench import count_service_rows
+from ollive.bench import count_service_rows
 from tests.serve._serve import serve_base_url
 
 pytestmark = pytest.mark.slow
