@@ -3,7 +3,7 @@ the benchmark's business, not the tests')."""
 
 from __future__ import annotations
 
-from ollive.sdk._bench import render_table, run_sdk_bench
+from ollive.bench.sdk import render_table, run_sdk_bench
 
 
 def test_bench_runs_and_checks_delivery() -> None:
