@@ -96,7 +96,7 @@ def ingest_command(
 @dlq_app.command("list")
 def dlq_list() -> None:
     """Spooled batches waiting for the warehouse, per writer."""
-    from ollive.ingest import spools_under
+    from ollive.store import spools_under
 
     for spool in spools_under(get_settings().spool_dir):
         for entry in spool.entries():
@@ -107,8 +107,7 @@ def dlq_list() -> None:
 @dlq_app.command("replay")
 def dlq_replay() -> None:
     """Insert every spooled batch (same idempotency token: never stored twice)."""
-    from ollive.ingest import replay_spool, spools_under
-    from ollive.store import open_warehouse
+    from ollive.store import open_warehouse, replay_spool, spools_under
 
     warehouse = open_warehouse()
     for spool in spools_under(get_settings().spool_dir):
@@ -325,9 +324,10 @@ def migrate_command(
 ) -> None:
     """Apply the numbered DDL files of sql/ that are not applied yet."""
     from ollive.store import open_warehouse
+    from ollive.store.migrations import migrate
 
     wh = open_warehouse(warehouse, get_settings(), migrate=False)
-    applied = wh.migrate(get_settings(), cluster=cluster)
+    applied = migrate(wh, get_settings(), cluster=cluster)
     typer.echo(f"{wh.url}: " + (f"applied {', '.join(applied)}" if applied else "up to date"))
 
 
@@ -361,7 +361,7 @@ def bench_warehouse_command(
     repeats: int = typer.Option(30, "--repeats", help="Runs per query."),
 ) -> None:
     """Insert rows/s into chDB and MV vs raw query latency at each size."""
-    from ollive.store._bench import run_warehouse_bench
+    from ollive.bench.warehouse import run_warehouse_bench
 
     figures = run_warehouse_bench(
         [int(s) for s in sizes.split(",")], repeats=repeats, echo=typer.echo

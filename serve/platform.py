@@ -252,8 +252,10 @@ def platform_status(settings: Settings, counts: bool = True) -> dict[str, Any]:
     if counts:
         try:
             from ollive.store import open_warehouse
+            from ollive.store.maintenance import counts as row_counts
 
-            status["rows"] = open_warehouse(run.get("warehouse_url"), settings).counts(final=False)
+            warehouse = open_warehouse(run.get("warehouse_url"), settings)
+            status["rows"] = row_counts(warehouse, final=False)
             parts["warehouse"] = "ok"
         except Exception as exc:
             parts["warehouse"] = f"down: {exc}"

@@ -45,13 +45,17 @@ class WarehouseActor:
         return self._warehouse.insert_arrow(table, data, token)
 
     def counts(self, final: bool = True) -> dict[str, int]:
-        return self._warehouse.counts(final)
+        from ollive.store.maintenance import counts
+
+        return counts(self._warehouse, final)
 
     def migrate(self) -> list[str]:
-        return self._warehouse.migrate()
+        from ollive.store.migrations import migrate
+
+        return migrate(self._warehouse)
 
     def call(self, method: str, *args: Any) -> Any:
-        """Any other Warehouse method (rebuild_aggregates, delete_where ...)."""
+        """Any other Warehouse method (query_df, scalar ...)."""
         return getattr(self._warehouse, method)(*args)
 
 

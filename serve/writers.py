@@ -1,7 +1,7 @@
 """EventWriter actors: the group-commit writers of ingest, sharded by hash(request_id).
 
 Each is a named, detached async Ray actor (``<app>-writer-<i>`` in namespace ``ollive``)
-holding a :class:`~ollive.ingest.writer.GroupCommitWriter` over its own spool directory
+holding a :class:`~ollive.store.writer.GroupCommitWriter` over its own spool directory
 (``<spool_dir>/<app>-writer-<i>``). It restarts after a crash (``max_restarts=-1``) and, on
 start, replays its spool and remembers what it had stored. Inserts go to the warehouse actor
 (``ray://warehouse``) or a ClickHouse server (``clickhouse://``); once rows are durable, the
@@ -19,7 +19,8 @@ import ray
 
 from ollive.config import Settings
 from ollive.errors import ConfigError, StorageError, WarehouseUnavailableError
-from ollive.ingest import Deduper, FlushPolicy, GroupCommitWriter, RetryPolicy, Spool
+from ollive.ingest import Deduper
+from ollive.store import FlushPolicy, GroupCommitWriter, RetryPolicy, Spool
 from ollive.store.actor import NAMESPACE, WAREHOUSE_ACTOR
 
 __all__ = ["EventWriter", "ensure_writers", "writer_names"]

@@ -37,9 +37,10 @@ def warehouse(ollive_home: Path) -> Iterator[object]:
     """The session's chDB warehouse (migrated), in a temporary directory."""
     from ollive.config import Settings
     from ollive.store.chdb import ChdbWarehouse
+    from ollive.store.migrations import migrate
 
     wh = ChdbWarehouse(ollive_home / "warehouse")
-    wh.migrate(Settings())
+    migrate(wh, Settings())
     yield wh
     wh.close()
 

@@ -85,6 +85,7 @@ def run_capacity_bench(
     from ollive.ingest.otlp import OTLP_PROTOBUF, convert_spans, decode_trace_request
     from ollive.ingest.redact import Redactor
     from ollive.store.chdb import ChdbWarehouse
+    from ollive.store.migrations import migrate
 
     data = make_events(events, "capacity")
     bodies = [
@@ -122,7 +123,7 @@ def run_capacity_bench(
     flushes = {table: pa.concat_tables(arrows) for table, arrows in parts.items()}
     with tempfile.TemporaryDirectory(prefix="ollive-capacity-") as tmp:
         warehouse = ChdbWarehouse(Path(tmp) / "wh")
-        warehouse.migrate()
+        migrate(warehouse)
 
         def insert() -> None:
             for table, arrow in flushes.items():

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ollive.store.base import sql_literal
+from ollive.store.maintenance import counts
+from ollive.store.quoting import sql_literal
 
 if TYPE_CHECKING:  # pragma: no cover
     from ollive.demo.synth import SeedReport
@@ -39,7 +40,7 @@ def summary_figures(warehouse: Warehouse, project: str = "demo") -> dict[str, An
         "first": row["first"],
         "last": row["last"],
         "models": models,
-        "rows": warehouse.counts(final=False),
+        "rows": counts(warehouse, final=False),
     }
 
 

@@ -19,7 +19,6 @@ from ollive.ingest.redact import (
     RedactionResult,
     Redactor,
 )
-from ollive.ingest.spool import ReplayReport, Spool, SpoolEntry, replay_spool, spools_under
 from ollive.ingest.to_arrow import events_to_arrow
 from ollive.ingest.validate import (
     BatchTooLargeError,
@@ -28,7 +27,6 @@ from ollive.ingest.validate import (
     decode_body,
     parse_body,
 )
-from ollive.ingest.writer import FlushPolicy, GroupCommitWriter, RetryPolicy, WriteReceipt
 
 __all__: list[str] = [
     "DEFAULT_POLICY",
@@ -40,26 +38,17 @@ __all__: list[str] = [
     "BatchTooLargeError",
     "DedupeOutcome",
     "Deduper",
-    "FlushPolicy",
-    "GroupCommitWriter",
     "IngestMetrics",
     "IngestPipeline",
     "KeyRing",
     "ParsedBody",
     "PreparedBatch",
     "Rejection",
-    "ReplayReport",
-    "RetryPolicy",
-    "Spool",
-    "SpoolEntry",
     "TextRedactor",
-    "WriteReceipt",
     "decode_body",
     "dedupe_key",
     "events_to_arrow",
     "parse_body",
     "render_writer_stats",
-    "replay_spool",
     "shard_of",
-    "spools_under",
 ]

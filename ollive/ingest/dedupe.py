@@ -20,7 +20,7 @@ Per event, one key ``ollive:dd:{project}:{request_id}`` moves through three stat
 When Valkey is unreachable, :meth:`Deduper.claim` keeps every event (duplicates inside one
 body are still dropped), reports ``degraded`` and retries the server after
 ``retry_after_s``; the ReplacingMergeTree raw tables collapse any duplicate that slips
-through (``FINAL``), and ``Warehouse.rebuild_aggregates`` repairs the 5-minute aggregates.
+through (``FINAL``), and ``ollive.store.maintenance.rebuild_aggregates`` repairs the 5-minute aggregates.
 """
 
 from __future__ import annotations

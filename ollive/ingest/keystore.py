@@ -114,7 +114,7 @@ def create_key(warehouse: Warehouse, project: str, name: str = "") -> tuple[ApiK
 
 def list_keys(warehouse: Warehouse, project: str | None = None) -> list[ApiKey]:
     """Every stored key (latest version of each), oldest first; only ``project``'s if given."""
-    from ollive.store.base import sql_literal
+    from ollive.store.quoting import sql_literal
 
     where = f"WHERE project = {sql_literal(project)}" if project is not None else ""
     rows = warehouse.query_arrow(

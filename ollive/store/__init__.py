@@ -1,4 +1,9 @@
-"""Warehouses: chDB on a directory, a ClickHouse server, the warehouse actor; migrations; Ibis.
+"""Warehouses: chDB on a directory, a ClickHouse server, the warehouse actor; the write path.
+
+The :class:`Warehouse` seam has the engine primitives only (``command``, ``query_arrow``,
+``insert_arrow``, ``close``); policy is functions over it (:mod:`ollive.store.migrations`,
+:mod:`ollive.store.maintenance`, :mod:`ollive.store.deletion`). The write path
+(:class:`GroupCommitWriter` over a :class:`Spool`) commits Arrow rows idempotently.
 
 >>> con = connect("chdb:///tmp/ollive-doc")          # doctest: +SKIP
 >>> con.table("inference_logs").count().execute()   # doctest: +SKIP
@@ -10,40 +15,55 @@ from typing import TYPE_CHECKING, Any
 
 from ollive.store._url import WarehouseURL, parse_warehouse_url
 from ollive.store.base import Warehouse
+from ollive.store.quoting import sql_literal
+from ollive.store.spool import ReplayReport, Spool, SpoolEntry, replay_spool, spools_under
 from ollive.store.tables import AGGREGATES, RAW_TABLES, TABLE_FOR_LOG_TYPE, arrow_schema
+from ollive.store.writer import FlushPolicy, GroupCommitWriter, RetryPolicy, WriteReceipt
 
 if TYPE_CHECKING:  # pragma: no cover
     from ollive.config import Settings
-    from ollive.store._ibis import Connection
+    from ollive.store._ibis import Connection, ibis_connection
 
 __all__ = [
     "AGGREGATES",
     "RAW_TABLES",
     "TABLE_FOR_LOG_TYPE",
     "Connection",
+    "FlushPolicy",
+    "GroupCommitWriter",
+    "ReplayReport",
+    "RetryPolicy",
+    "Spool",
+    "SpoolEntry",
     "Warehouse",
     "WarehouseURL",
+    "WriteReceipt",
     "arrow_schema",
     "connect",
+    "ibis_connection",
     "open_warehouse",
     "parse_warehouse_url",
+    "replay_spool",
     "resolve_warehouse_url",
+    "spools_under",
+    "sql_literal",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    if name == "Connection":
-        from ollive.store._ibis import Connection
+    """``Connection`` and ``ibis_connection`` load Ibis on first use, not on import."""
+    if name in ("Connection", "ibis_connection"):
+        from ollive.store import _ibis
 
-        return Connection
+        return getattr(_ibis, name)
     raise AttributeError(f"module 'ollive.store' has no attribute {name!r}")
 
 
 def resolve_warehouse_url(url: str | None = None, settings: Settings | None = None) -> str:
     """Which warehouse to use: ``url``; ``OLLIVE_WAREHOUSE_URL``; the running platform's
     warehouse actor (``ray://warehouse``); the chDB directory under ``OLLIVE_HOME``."""
-    from ollive.config.runfile import read_run_file
     from ollive.config import get_settings
+    from ollive.config.runfile import read_run_file
 
     s = settings or get_settings()
     if url:
@@ -90,7 +110,9 @@ def open_warehouse(
 
         warehouse = ActorWarehouse(parsed.actor_name)
     if migrate and parsed.scheme != "ray":  # the actor migrates when it starts
-        warehouse.migrate(s)
+        from ollive.store.migrations import migrate as apply_migrations
+
+        apply_migrations(warehouse, s)
     _open[key] = warehouse
     return warehouse
 

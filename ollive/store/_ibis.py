@@ -8,6 +8,7 @@ ClickHouse server) and gets Arrow back. So ``con.table("inference_logs").filter(
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,7 @@ from ollive.errors import StorageError
 if TYPE_CHECKING:  # pragma: no cover
     from ollive.store.base import Warehouse
 
-__all__ = ["Connection"]
+__all__ = ["Connection", "ibis_connection"]
 
 
 class _Result:
@@ -193,3 +194,21 @@ class Connection(_ClickHouseBackend):
 
     def disconnect(self) -> None:
         """Ibis connections share the warehouse; closing it is the warehouse's business."""
+
+
+_cache_lock = threading.Lock()
+_CACHED = "_ollive_ibis_connection"  # kept on the warehouse: collected with it
+
+
+def ibis_connection(warehouse: Warehouse) -> Connection:
+    """``warehouse`` as an Ibis connection for every project, created once per warehouse.
+
+    For a connection scoped to one project use ``Connection.from_warehouse(wh, project)``
+    (or :func:`ollive.store.connect`).
+    """
+    with _cache_lock:
+        con: Connection | None = vars(warehouse).get(_CACHED)
+        if con is None:
+            con = Connection.from_warehouse(warehouse)
+            setattr(warehouse, _CACHED, con)
+        return con

@@ -15,7 +15,8 @@ from pathlib import Path
 import pyarrow as pa
 
 from ollive.errors import StorageError, WarehouseLockedError
-from ollive.store.base import Warehouse, column_list
+from ollive.store.base import Warehouse
+from ollive.store.quoting import column_list
 
 __all__ = ["ChdbWarehouse"]
 

@@ -9,8 +9,8 @@
 The materialized views cannot "un-count" a row, so :func:`execute_deletion` first collects
 the 5-minute buckets (per project) the matching inference and tool rows fed, deletes the
 rows of all four raw tables, then recomputes exactly those buckets from what remains
-(:meth:`~ollive.store.Warehouse.rebuild_aggregates`). Values reach SQL only through
-:func:`~ollive.store.base.sql_literal` (quoted and escaped), never as raw text.
+(:func:`~ollive.store.maintenance.rebuild_aggregates`). Values reach SQL only through
+:func:`~ollive.store.quoting.sql_literal` (quoted and escaped), never as raw text.
 
 Checking: :func:`find_values` looks for exact values (an e-mail, a card number) in every
 column of every table, aggregates and bookkeeping included, to show an erasure or the PII
@@ -29,7 +29,8 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ollive.errors import ConfigError
-from ollive.store.base import sql_literal
+from ollive.store.maintenance import delete_where, rebuild_aggregates
+from ollive.store.quoting import sql_literal
 from ollive.store.tables import RAW_TABLES
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -166,10 +167,10 @@ def execute_deletion(warehouse: Warehouse, plan: DeletionPlan) -> dict[str, int]
     """
     for table in RAW_TABLES:
         if plan.counts.get(table):
-            warehouse.delete_where(table, plan.condition(table))
+            delete_where(warehouse, table, plan.condition(table))
     for project, buckets in plan.buckets.items():
         for start, end in _runs(buckets):
-            warehouse.rebuild_aggregates(start, end, project=project)
+            rebuild_aggregates(warehouse, start, end, project=project)
     return dict(plan.counts)
 
 

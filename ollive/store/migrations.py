@@ -1,5 +1,7 @@
 """``ollive migrate``: the numbered DDL files of ``sql/``, applied in order, idempotently.
 
+``migrate(warehouse)`` applies what is pending and returns the names applied now.
+
 Each file is a list of ``;``-separated statements written with ``IF NOT EXISTS``, so a file
 that failed half-way is simply applied again from its first statement on the next run. The
 versions applied are recorded in ``_ollive_migrations``. Placeholders (``${name}``) are
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ollive.errors import MigrationError, StorageError
+from ollive.store.quoting import sql_literal
 from ollive.store.tables import AGGREGATES
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -33,9 +36,9 @@ __all__ = [
     "Migration",
     "aggregate_select",
     "applied_versions",
-    "apply_migrations",
     "load_cluster_migrations",
     "load_migrations",
+    "migrate",
     "render_migrations",
 ]
 
@@ -118,7 +121,7 @@ def _migrations_for(cluster: str | None) -> tuple[Migration, ...]:
 
 
 def render_migrations(settings: Any = None, cluster: str | None = None) -> list[str]:
-    """Every statement :func:`apply_migrations` runs on a fresh warehouse, in order.
+    """Every statement :func:`migrate` runs on a fresh warehouse, in order.
 
     For review before touching a server (e.g. the ``ON CLUSTER`` variant), and for tests.
     """
@@ -132,15 +135,17 @@ def render_migrations(settings: Any = None, cluster: str | None = None) -> list[
 
 def applied_versions(warehouse: Warehouse) -> set[int]:
     """Versions recorded as applied (empty for a fresh warehouse)."""
-    if "_ollive_migrations" not in warehouse.tables():
+    exists = warehouse.scalar(
+        "SELECT count() FROM system.tables "
+        "WHERE database = currentDatabase() AND name = '_ollive_migrations'"
+    )
+    if not exists:
         return set()
     result = warehouse.query_arrow("SELECT DISTINCT version FROM _ollive_migrations")
     return {int(v) for v in result.column(0).to_pylist()}
 
 
-def apply_migrations(
-    warehouse: Warehouse, settings: Any = None, cluster: str | None = None
-) -> list[str]:
+def migrate(warehouse: Warehouse, settings: Any = None, cluster: str | None = None) -> list[str]:
     """Apply every migration not yet recorded; returns the ``NNN_name`` of each applied now."""
     values = placeholder_values(settings, cluster)
     engine = "Replicated" if cluster else ""
@@ -161,7 +166,7 @@ def apply_migrations(
                 ) from exc
         warehouse.command(
             "INSERT INTO _ollive_migrations (version, name) VALUES "
-            f"({migration.version}, '{migration.name}')"
+            f"({migration.version}, {sql_literal(migration.name)})"
         )
         applied.append(_label(migration))
     return applied

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
 
+from ollive.store import ibis_connection
+from ollive.store.maintenance import rebuild_aggregates
 from ollive.store.tables import RAW_TABLES
 
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
@@ -84,7 +86,7 @@ class WarehouseSuite:
         # 13 until a background merge collapses the copies (which may already have happened)
         assert raw_count(wh, project, final=False) in (10, 13)
         assert mv_requests(wh, project) == 13
-        wh.rebuild_aggregates(T0 - timedelta(hours=1), T0 + timedelta(hours=1), project=project)
+        rebuild_aggregates(wh, T0 - timedelta(hours=1), T0 + timedelta(hours=1), project=project)
         assert mv_requests(wh, project) == 10
 
     def test_mv_aggregates_match_raw(self, wh, project) -> None:  # type: ignore[no-untyped-def]
@@ -100,7 +102,7 @@ class WarehouseSuite:
         from ibis import _
 
         wh.insert_arrow("inference_logs", inference_rows(project, 30))
-        t = wh.ibis().table("inference_logs")
+        t = ibis_connection(wh).table("inference_logs")
         df = (
             t.filter([t.project == project, t.model == "gpt-4o"])
             .group_by("model")

@@ -21,11 +21,12 @@ class TestChdb(WarehouseSuite):
 
 
 def test_migrations_are_recorded_and_idempotent(warehouse) -> None:  # type: ignore[no-untyped-def]
-    from ollive.store.migrations import applied_versions, load_migrations
+    from ollive.store import maintenance
+    from ollive.store.migrations import applied_versions, load_migrations, migrate
 
     assert applied_versions(warehouse) == {m.version for m in load_migrations()}
-    assert warehouse.migrate() == []
-    tables = set(warehouse.tables())
+    assert migrate(warehouse) == []
+    tables = set(maintenance.tables(warehouse))
     assert {"inference_logs", "tool_executions", "application_logs", "scores"} <= tables
     assert {"inference_stats_5m", "tool_stats_5m", "mv_inference_5m", "mv_tool_5m"} <= tables
 
@@ -73,6 +74,7 @@ def test_migration_resumes_after_half_way_failure(tmp_path: Path) -> None:
     """A file that failed at statement k is re-applied from the start on the next run."""
     code = f"""
 import ollive.store.migrations as m
+from ollive.store.maintenance import tables
 from ollive.store.chdb import ChdbWarehouse
 from ollive.errors import MigrationError
 wh = ChdbWarehouse({str(tmp_path / "wh")!r})
@@ -85,13 +87,13 @@ def flaky(sql):
     real(sql)
 wh.command = flaky
 try:
-    wh.migrate()
+    m.migrate(wh)
 except MigrationError as e:
     print('FAILED', 'resumes' in str(e))
 print('versions', sorted(m.applied_versions(wh)))
 wh.command = real
-print('applied', wh.migrate())
-print('tables', 'tool_executions' in wh.tables(), 'inference_stats_5m' in wh.tables())
+print('applied', m.migrate(wh))
+print('tables', 'tool_executions' in tables(wh), 'inference_stats_5m' in tables(wh))
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert "FAILED True" in out.stdout, out.stderr

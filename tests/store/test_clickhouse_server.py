@@ -26,8 +26,9 @@ class TestClickhouseServer(WarehouseSuite):
     def wh(self):  # type: ignore[no-untyped-def]
         from ollive.store import parse_warehouse_url
         from ollive.store.clickhouse import ClickhouseWarehouse
+        from ollive.store.migrations import migrate
 
         warehouse = ClickhouseWarehouse(parse_warehouse_url(URL or ""))
-        warehouse.migrate()
+        migrate(warehouse)
         yield warehouse
         warehouse.close()

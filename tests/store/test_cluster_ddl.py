@@ -11,11 +11,12 @@ import re
 import pytest
 
 from ollive.config import Settings
+from ollive.store import maintenance
 from ollive.store.migrations import (
     CLUSTER_VERSION_OFFSET,
     applied_versions,
-    apply_migrations,
     load_cluster_migrations,
+    migrate,
     render_migrations,
 )
 
@@ -97,9 +98,9 @@ def test_clickhouse_parses_every_cluster_statement(
 
 
 def test_chdb_applies_the_plain_rendering_without_cluster_files(warehouse: object) -> None:
-    assert apply_migrations(warehouse, Settings()) == []  # type: ignore[arg-type]
+    assert migrate(warehouse, Settings()) == []  # type: ignore[arg-type]
     versions = applied_versions(warehouse)  # type: ignore[arg-type]
     assert versions and max(versions) < CLUSTER_VERSION_OFFSET
-    tables = set(warehouse.tables())  # type: ignore[attr-defined]
+    tables = set(maintenance.tables(warehouse))  # type: ignore[arg-type]
     assert set(RAW + AGGREGATES) <= tables
     assert not {f"{name}_all" for name in RAW + AGGREGATES} & tables

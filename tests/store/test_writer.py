@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from pathlib import Path
 from typing import Any
@@ -12,20 +11,14 @@ import pyarrow as pa
 import pytest
 
 from ollive.errors import BackpressureError, WarehouseUnavailableError
-from ollive.ingest import (
-    FlushPolicy,
-    GroupCommitWriter,
-    IngestPipeline,
-    RetryPolicy,
-    Spool,
-    replay_spool,
-)
+from ollive.store import FlushPolicy, GroupCommitWriter, RetryPolicy, Spool, replay_spool
+
+from ._suite import inference_rows
 
 
-def _tables(project: str, n: int, make_inference: Any) -> dict[str, pa.Table]:
-    body = json.dumps({"events": [make_inference() for _ in range(n)]}).encode()
-    batch = IngestPipeline(None).prepare(body, project)
-    return batch.to_arrow()[0]
+def _tables(project: str, n: int) -> dict[str, pa.Table]:
+    """One request's rows: ``n`` inference rows, fresh request_ids."""
+    return {"inference_logs": inference_rows(project, n)}
 
 
 class _Sink:
@@ -58,16 +51,14 @@ def _writer(sink: _Sink, spool_dir: Path, **kw: Any) -> GroupCommitWriter:
 
 
 def test_concurrent_writes_are_grouped_and_committed(
-    warehouse: Any, project: str, tmp_path: Path, make_inference: Any
+    warehouse: Any, project: str, tmp_path: Path
 ) -> None:
     sink = _Sink(warehouse)
 
     async def run() -> None:
         writer = _writer(sink, tmp_path)
         await writer.start()
-        receipts = await asyncio.gather(
-            *(writer.write(_tables(project, 10, make_inference)) for _ in range(20))
-        )
+        receipts = await asyncio.gather(*(writer.write(_tables(project, 10)) for _ in range(20)))
         assert sum(r.committed for r in receipts) == 200
         await writer.close()
 
@@ -77,7 +68,7 @@ def test_concurrent_writes_are_grouped_and_committed(
 
 
 def test_failed_inserts_are_spooled_then_replayed_once(
-    warehouse: Any, project: str, tmp_path: Path, make_inference: Any
+    warehouse: Any, project: str, tmp_path: Path
 ) -> None:
     sink = _Sink(warehouse)
     sink.down = True
@@ -85,7 +76,7 @@ def test_failed_inserts_are_spooled_then_replayed_once(
     async def run() -> None:
         writer = _writer(sink, tmp_path, replay_interval_s=0.05)
         await writer.start()
-        receipt = await writer.write(_tables(project, 30, make_inference))
+        receipt = await writer.write(_tables(project, 30))
         assert receipt.spooled == 30 and writer.spool_depth()[0] == 1
         sink.down = False
         for _ in range(100):
@@ -105,10 +96,10 @@ def test_failed_inserts_are_spooled_then_replayed_once(
 
 
 def test_a_restarted_writer_skips_rows_it_already_stored(
-    warehouse: Any, project: str, tmp_path: Path, make_inference: Any
+    warehouse: Any, project: str, tmp_path: Path
 ) -> None:
     sink = _Sink(warehouse)
-    tables = _tables(project, 25, make_inference)
+    tables = _tables(project, 25)
 
     async def run() -> None:
         first = _writer(sink, tmp_path)
@@ -124,9 +115,7 @@ def test_a_restarted_writer_skips_rows_it_already_stored(
     assert _count(warehouse, project) == 25
 
 
-def test_backpressure_past_the_inflight_bound(
-    warehouse: Any, project: str, tmp_path: Path, make_inference: Any
-) -> None:
+def test_backpressure_past_the_inflight_bound(warehouse: Any, project: str, tmp_path: Path) -> None:
     sink = _Sink(warehouse)
 
     async def run() -> None:
@@ -134,10 +123,10 @@ def test_backpressure_past_the_inflight_bound(
             sink.insert, Spool(tmp_path), FlushPolicy(age_s=0.5), max_inflight_rows=15
         )
         await writer.start()
-        first = asyncio.ensure_future(writer.write(_tables(project, 10, make_inference)))
+        first = asyncio.ensure_future(writer.write(_tables(project, 10)))
         await asyncio.sleep(0.01)
         with pytest.raises(BackpressureError) as info:
-            await writer.write(_tables(project, 10, make_inference))
+            await writer.write(_tables(project, 10))
         assert info.value.retry_after_s >= 1
         assert (await first).committed == 10
         await writer.close()
@@ -145,10 +134,8 @@ def test_backpressure_past_the_inflight_bound(
     asyncio.run(run())
 
 
-def test_request_ids_identify_spooled_rows(
-    tmp_path: Path, project: str, make_inference: Any
-) -> None:
+def test_request_ids_identify_spooled_rows(tmp_path: Path, project: str) -> None:
     spool = Spool(tmp_path)
-    table = _tables(project, 3, make_inference)["inference_logs"]
+    table = _tables(project, 3)["inference_logs"]
     spool.write("inference_logs", table, uuid.uuid4().hex)
     assert spool.request_ids(60) == set(table.column("request_id").to_pylist())

@@ -45,13 +45,14 @@ def run_warehouse_bench(
     """Seed a fresh chDB directory per size, then time the queries; returns the figures."""
     from ollive.demo.synth import seed_warehouse
     from ollive.store.chdb import ChdbWarehouse
+    from ollive.store.migrations import migrate
 
     figures: dict[str, Any] = {"bench": "warehouse", "engine": "chdb"}
     for size in sizes:
         root = Path(tempfile.mkdtemp(prefix="ollive-bench-", dir=directory))
         try:
             warehouse = ChdbWarehouse(root / "warehouse")
-            warehouse.migrate()
+            migrate(warehouse)
             report = seed_warehouse(warehouse, events=size, progress=True)
             label = f"{size // 1_000_000}M" if size >= 1_000_000 else f"{size // 1000}k"
             rows = report.total

@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ollive.errors import BackpressureError
-from ollive.ingest.spool import Spool, SpoolEntry, replay_spool
+from ollive.store.spool import Spool, SpoolEntry, replay_spool
 
 __all__ = ["FlushPolicy", "GroupCommitWriter", "RetryPolicy", "WriteReceipt"]
 
