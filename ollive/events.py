@@ -27,6 +27,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainValidator,
     TypeAdapter,
     ValidationError,
     field_validator,
@@ -47,9 +48,13 @@ __all__ = [
     "InferenceEvent",
     "LogLevel",
     "LogType",
+    "MAX_TOOL_CALLS",
+    "MAX_TOOL_CALLS_SUMMARY_BYTES",
+    "TOOL_CALLS_SUMMARY_EXAMPLE",
     "ScoreEvent",
     "ScoreSource",
     "Status",
+    "ToolCallSummary",
     "ToolExecutionEvent",
     "event_json_schema",
     "format_errors",
@@ -62,6 +67,8 @@ MAX_MESSAGE_CHARS = 4_000
 MAX_NAME_CHARS = 256
 MAX_METADATA_BYTES = 16_384
 MAX_METADATA_DEPTH = 5
+MAX_TOOL_CALLS = 128  # entries of tool_calls_summary
+MAX_TOOL_CALLS_SUMMARY_BYTES = MAX_METADATA_BYTES  # tool_calls_summary as stored JSON text
 LATENCY_TOLERANCE_MS = 50.0  # wall clock vs. monotonic clock, plus rounding
 _EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 _LATEST = datetime(2100, 1, 1, tzinfo=UTC)
@@ -115,6 +122,84 @@ def _check_time(value: datetime) -> datetime:
     if not _EARLIEST <= value < _LATEST:
         raise ValueError("timestamp must be between 2000-01-01 and 2100-01-01")
     return value.astimezone(UTC)
+
+
+class ToolCallSummary(BaseModel):
+    """One entry of ``InferenceEvent.tool_calls_summary``: a tool the model asked for."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    name: Name = Field(description="The tool's name.")
+    args_preview: Preview = Field(
+        None, description="The call's arguments as text (usually JSON), cut to 500 characters."
+    )
+
+
+TOOL_CALLS_SUMMARY_EXAMPLE = (
+    '[{"name": "get_current_time", "args_preview": "{\\"tz\\": \\"UTC\\"}"}]'
+)
+_TOOL_CALLS_EXPECTED = (
+    'expected a list of {"name", "args_preview"} objects, e.g. ' + TOOL_CALLS_SUMMARY_EXAMPLE
+)
+_TOOL_CALLS = TypeAdapter(list[ToolCallSummary])
+
+
+def _tool_calls_json(calls: list[ToolCallSummary]) -> str:
+    text = json.dumps([c.model_dump() for c in calls], ensure_ascii=False, separators=(",", ":"))
+    size = len(text.encode())
+    if size > MAX_TOOL_CALLS_SUMMARY_BYTES:
+        raise ValueError(
+            f"tool_calls_summary is {size} bytes as JSON; the limit is "
+            f"{MAX_TOOL_CALLS_SUMMARY_BYTES}"
+        )
+    return text
+
+
+def _check_tool_calls(value: list[Any]) -> str:
+    if len(value) > MAX_TOOL_CALLS:
+        raise ValueError(
+            f"tool_calls_summary has {len(value)} entries; the limit is {MAX_TOOL_CALLS}"
+        )
+    try:
+        calls = _TOOL_CALLS.validate_python(value)
+    except ValidationError as exc:
+        found = "; ".join(f"{e['loc']}: {e['msg']}" for e in format_errors(exc)[:3])
+        raise ValueError(f"{_TOOL_CALLS_EXPECTED} ({found})") from None
+    return _tool_calls_json(calls)
+
+
+def _tool_calls_summary(value: Any) -> str | None:
+    """The documented list of ``{"name", "args_preview"}`` objects -> compact JSON text.
+
+    For compatibility a string is accepted too: a JSON array of such objects is checked and
+    stored like the list; any other text (what SDKs before the list form sent) is stored as
+    it came, cut to :data:`MAX_PREVIEW_CHARS`.
+    """
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return _check_tool_calls(value)
+    if isinstance(value, str):
+        if value.lstrip().startswith("["):
+            try:
+                decoded = json.loads(value)
+                if isinstance(decoded, list):
+                    return _tool_calls_json(_TOOL_CALLS.validate_python(decoded))
+            except (ValueError, ValidationError):  # not the list form: free text
+                pass
+        return value[: MAX_PREVIEW_CHARS - 1] + "…" if len(value) > MAX_PREVIEW_CHARS else value
+    raise ValueError(f"{_TOOL_CALLS_EXPECTED}; got {type(value).__name__}")
+
+
+ToolCallsSummary = Annotated[
+    str | None,
+    PlainValidator(
+        _tool_calls_summary,
+        json_schema_input_type=Annotated[list[ToolCallSummary], Field(max_length=MAX_TOOL_CALLS)]
+        | str
+        | None,
+    ),
+]
 
 
 class _Base(BaseModel):
@@ -208,7 +293,15 @@ class InferenceEvent(_Timed):
     )
     finish_reason: OptionalName = None
     tool_calls_count: Annotated[int, Field(ge=0, le=10_000)] = 0
-    tool_calls_summary: Preview = None
+    tool_calls_summary: ToolCallsSummary = Field(
+        None,
+        description=(
+            'The tool calls the model asked for: a list of {"name", "args_preview"} objects '
+            "(at most 128, 16 KiB as JSON), stored as JSON text. A plain string is accepted "
+            "for compatibility and stored as it came (cut to 500 characters)."
+        ),
+        examples=[json.loads(TOOL_CALLS_SUMMARY_EXAMPLE)],
+    )
     input_preview: Preview = None
     output_preview: Preview = None
 

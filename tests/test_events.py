@@ -162,3 +162,15 @@ def test_uuid7_is_time_ordered_and_versioned() -> None:
     assert all(i.version == 7 for i in ids)
     assert ids == sorted(ids)
     assert len(_ids.new_trace_id()) == 32 and len(_ids.new_span_id()) == 16
+
+
+def test_tool_calls_summary_takes_the_documented_list_and_the_string_form() -> None:
+    calls = [{"name": "get_current_time", "args_preview": '{"tz": "UTC"}'}]
+    event = parse_event(inference(tool_calls_count=1, tool_calls_summary=calls))
+    assert isinstance(event, InferenceEvent)
+    assert json.loads(event.tool_calls_summary or "") == calls
+    assert parse_event(inference(tool_calls_summary=[])).tool_calls_summary == "[]"  # type: ignore[union-attr]
+    legacy = parse_event(inference(tool_calls_summary="get_current_time(UTC)"))
+    assert legacy.tool_calls_summary == "get_current_time(UTC)"  # type: ignore[union-attr]
+    errors = errors_of(inference(tool_calls_summary=[{"tool": "x"}]))
+    assert 'expected a list of {"name", "args_preview"} objects' in errors["tool_calls_summary"]
