@@ -117,7 +117,7 @@ class GenAISpan:
                 "llm.token_count.prompt_details.cache_read",
             )
         )
-        tool_names = self._tool_call_names()
+        tool_calls = self._tool_calls()
         event = self._common("inference", service) | {
             "provider": str(
                 _first(a, "gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system")
@@ -139,8 +139,8 @@ class GenAISpan:
             "cached_prompt_tokens": min(cached or 0, prompt or 0),
             "cost_usd": _float(_first(a, "llm.cost.total", "gen_ai.usage.cost")),
             "finish_reason": self._finish_reason(),
-            "tool_calls_count": len(tool_names),
-            "tool_calls_summary": ", ".join(tool_names)[:_MAX_TEXT] or None,
+            "tool_calls_count": len(tool_calls),
+            "tool_calls_summary": _bounded_calls(tool_calls) or None,
             "input_preview": self._text(
                 "input.value",
                 "gen_ai.input.messages",
@@ -213,19 +213,26 @@ class GenAISpan:
             reasons = reasons[0] if reasons else None
         return str(reasons)[:256] if reasons else None
 
-    def _tool_call_names(self) -> list[str]:
-        names = [
-            str(v)
-            for k, v in sorted(self.attrs.items())
-            if k.startswith("llm.output_messages.") and k.endswith(".tool_call.function.name")
+    def _tool_calls(self) -> list[dict[str, Any]]:
+        """The tool calls the model asked for, as the contract's ``{"name", "args_preview"}``."""
+        a = self.attrs
+        prefix = "llm.output_messages."
+        suffix = ".tool_call.function.name"
+        calls = [
+            {"name": str(v), "args_preview": _text(a.get(k[: -len("name")] + "arguments"))}
+            for k, v in sorted(a.items(), key=lambda kv: _index_key(kv[0]))
+            if k.startswith(prefix) and k.endswith(suffix)
         ]
-        if names:
-            return names
-        for message in _messages(self.attrs.get("gen_ai.output.messages")):
+        if calls:
+            return calls
+        for message in _messages(a.get("gen_ai.output.messages")):
             for part in message.get("parts") or []:
                 if isinstance(part, dict) and part.get("type") == "tool_call":
-                    names.append(str(part.get("name") or "tool"))
-        return names
+                    args = part.get("arguments")
+                    calls.append(
+                        {"name": str(part.get("name") or "tool"), "args_preview": _text(args)}
+                    )
+        return calls
 
     def _text(self, *keys: str, indexed: tuple[str, ...], last: bool) -> str | None:
         """The flattened messages (``prefix.N.....content``): the last one (``last``, the
@@ -238,6 +245,21 @@ class GenAISpan:
         if contents:
             return _text(contents[-1] if last else "\n".join(contents))
         return _text(_first(self.attrs, *keys))
+
+
+def _bounded_calls(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Whole entries while they fit the contract's bounds (128 entries, 16 KiB of JSON)."""
+    out: list[dict[str, Any]] = []
+    size = 2
+    for call in calls[:128]:
+        entry = {"name": call["name"][:256] or "tool", "args_preview": call["args_preview"]}
+        if entry["args_preview"] is not None:
+            entry["args_preview"] = entry["args_preview"][:500]
+        size += len(json.dumps(entry, ensure_ascii=False).encode()) + 1
+        if size > 12_000:
+            break
+        out.append(entry)
+    return out
 
 
 def _first(attrs: dict[str, Any], *keys: str) -> Any:
