@@ -38,7 +38,7 @@ from ollive.insights.metrics import (
     usage,
     usage_expr,
 )
-from ollive.insights.tools import tool_stats, tool_stats_expr
+from ollive.insights.tools import decode_tool_calls, tool_stats, tool_stats_expr
 
 __all__ = [
     "ANOMALY_COLUMNS",
@@ -49,6 +49,7 @@ __all__ = [
     "WebhookNotifier",
     "anomalies",
     "anomalies_expr",
+    "decode_tool_calls",
     "errors",
     "errors_expr",
     "evaluate",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import ibis
@@ -12,7 +14,7 @@ from ollive.errors import ConfigError
 from ollive.insights import _sources as s
 from ollive.insights.filters import Filters
 
-__all__ = ["tool_stats", "tool_stats_expr"]
+__all__ = ["decode_tool_calls", "tool_stats", "tool_stats_expr"]
 
 _ORDER = {
     "latency": "latency_p95_ms",
@@ -64,3 +66,38 @@ def tool_stats(
     """Tool statistics, slowest (p95) first by default (``order``: latency, calls, errors,
     error_rate)."""
     return tool_stats_expr(con, filters, by=by, bucket=bucket, order=order, **kw).to_pandas()
+
+
+_CALL = re.compile(r"^\s*([^()]+?)\((.*)\)\s*$", re.DOTALL)
+
+
+def decode_tool_calls(summary: str | None) -> list[dict[str, Any]]:
+    """``inference_logs.tool_calls_summary`` (JSON text) as the list of ``{"name",
+    "args_preview"}`` dicts the app sent; ``[]`` when empty.
+
+    Rows written by older SDKs hold free text (``name(args); name(args)``, or names joined
+    by ``", "``): it is split into the same shape, ``args_preview`` None where unknown.
+
+    >>> decode_tool_calls('[{"name":"get_current_time","args_preview":"{}"}]')
+    [{'name': 'get_current_time', 'args_preview': '{}'}]
+    >>> decode_tool_calls("lookup(42); ping()")
+    [{'name': 'lookup', 'args_preview': '42'}, {'name': 'ping', 'args_preview': None}]
+    """
+    if not summary or not summary.strip():
+        return []
+    if summary.lstrip().startswith("["):
+        try:
+            calls = json.loads(summary)
+        except ValueError:
+            calls = None
+        if isinstance(calls, list) and all(isinstance(c, dict) for c in calls):
+            return [{"name": c.get("name"), "args_preview": c.get("args_preview")} for c in calls]
+    parts = summary.split("; ") if "(" in summary else summary.split(", ")
+    out: list[dict[str, Any]] = []
+    for part in parts:
+        match = _CALL.match(part)
+        if match:
+            out.append({"name": match[1], "args_preview": match[2] or None})
+        elif part.strip():
+            out.append({"name": part.strip(), "args_preview": None})
+    return out
