@@ -25,8 +25,8 @@ import httpx
 import ray
 from ray import serve
 
-from ollive.config.runfile import read_run_file, remove_run_file, write_run_file
 from ollive.config import DEMO_API_KEY, Settings
+from ollive.config.runfile import read_run_file, remove_run_file, write_run_file
 from ollive.store.actor import NAMESPACE
 
 __all__ = ["DEFAULT_ALERT_RULES", "Platform", "platform_status", "start_platform"]
@@ -139,7 +139,9 @@ def start_platform(
             urls["chat"] = _start_chat(settings, ingest)
         if dashboard:
             echo("starting the dashboard ...")
-            platform.dashboard, urls["dashboard"] = _start_dashboard(settings, gcs, warehouse_url)
+            platform.dashboard, urls["dashboard"] = _start_dashboard(
+                settings, gcs, warehouse_url, echo
+            )
         if alerts:
             platform.alerts = _start_alerts(settings, warehouse_url)
         write_run_file(
@@ -173,22 +175,17 @@ def _start_chat(settings: Settings, ingest: Any) -> str:
 
 
 def _start_dashboard(
-    settings: Settings, gcs: str, warehouse_url: str
+    settings: Settings, gcs: str, warehouse_url: str, echo: Any = print
 ) -> tuple[subprocess.Popen[bytes], str]:
+    """``python -m ollive.ui`` as a child process, with the login of :func:`_dashboard_login`."""
     env = {**os.environ, "OLLIVE_RAY_ADDRESS": gcs, "OLLIVE_WAREHOUSE_URL": warehouse_url}
+    login = _dashboard_login(settings, warehouse_url, echo)
+    if login is not None:
+        env["OLLIVE_DASHBOARD_AUTH"] = login
     log_path = settings.home / "dashboard.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     port = settings.dashboard_port
-    command = [
-        sys.executable,
-        "-m",
-        "ollive.cli",
-        "dashboard",
-        "--port",
-        str(port),
-        "--warehouse",
-        warehouse_url,
-    ]
+    command = [sys.executable, "-m", "ollive.ui", "--port", str(port), "--warehouse", warehouse_url]
     with open(log_path, "ab") as log_file:
         process = subprocess.Popen(
             command, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
@@ -198,6 +195,24 @@ def _start_dashboard(
         process.terminate()
         raise RuntimeError(f"the dashboard did not start at {url}; see {log_path}")
     return process, url
+
+
+def _dashboard_login(settings: Settings, warehouse_url: str, echo: Any) -> str | None:
+    """OLLIVE_DASHBOARD_AUTH, else a generated login when API keys are stored (printed once)."""
+    from ollive.ingest.keystore import list_keys
+    from ollive.store import open_warehouse
+    from ollive.ui.auth import dashboard_login
+
+    keys = settings.dashboard_auth is None and any(
+        not k.revoked for k in list_keys(open_warehouse(warehouse_url))
+    )
+    login = dashboard_login(settings.dashboard_auth, settings.home, keys_configured=keys)
+    if login is not None and login.path is not None:
+        echo(
+            f"API keys are configured: dashboard login {login.auth} (also in {login.path}); "
+            "set OLLIVE_DASHBOARD_AUTH to choose it"
+        )
+    return None if login is None else login.auth
 
 
 def _start_alerts(settings: Settings, warehouse_url: str) -> Any:

@@ -45,7 +45,7 @@ def test_submodules_load_on_first_use() -> None:
 
 
 def test_configuration_doc_is_current() -> None:
-    from ollive._config_doc import DOC_PATH, render_config_doc
+    from ollive.config._doc import DOC_PATH, render_config_doc
 
     assert DOC_PATH.read_text("utf-8") == render_config_doc(), (
         "run `ollive config --doc` and commit"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ollive.config import Settings
+from ollive.config.platform import Settings
 
 __all__ = ["DOC_PATH", "render_config_doc"]
 
-DOC_PATH = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
+DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 
 
 def render_config_doc() -> str:

@@ -103,25 +103,17 @@ def test_event_lands_in_its_keys_project_whatever_the_body_says(
 
 
 def test_dashboard_asks_for_a_login_once_keys_exist(
-    warehouse: Any,
-    project: str,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Any,
-    request: pytest.FixtureRequest,
+    warehouse: Any, project: str, tmp_path: Any
 ) -> None:
-    import ollive._hardening_cli as hardening_cli
-    from ollive.config import get_settings
+    from ollive.ui.auth import dashboard_login
 
-    monkeypatch.setattr(hardening_cli, "_open", lambda url: warehouse)
-    monkeypatch.setenv("OLLIVE_HOME", str(tmp_path))
-    monkeypatch.delenv("OLLIVE_DASHBOARD_AUTH", raising=False)
-    get_settings.cache_clear()  # settings are read once per process
-    request.addfinalizer(get_settings.cache_clear)
+    assert dashboard_login(None, tmp_path, keys_configured=False) is None  # embedded default
     create_key(warehouse, project)
-    login = hardening_cli.dashboard_login(None)
-    assert login is not None and login.startswith("admin:") and len(login) > 20
-    assert (tmp_path / "dashboard.auth").read_text().strip() == login
+    keys_configured = any(not k.revoked for k in list_keys(warehouse))
+    login = dashboard_login(None, tmp_path, keys_configured=keys_configured)
+    assert login is not None and login.auth.startswith("admin:") and len(login.auth) > 20
+    assert login.path == tmp_path / "dashboard.auth"
+    assert (tmp_path / "dashboard.auth").read_text().strip() == login.auth
     assert (tmp_path / "dashboard.auth").stat().st_mode & 0o077 == 0
-    monkeypatch.setenv("OLLIVE_DASHBOARD_AUTH", "ops:chosen")
-    get_settings.cache_clear()
-    assert hardening_cli.dashboard_login(None) == "ops:chosen"
+    chosen = dashboard_login("ops:chosen", tmp_path, keys_configured=True)
+    assert chosen is not None and chosen.auth == "ops:chosen" and chosen.path is None

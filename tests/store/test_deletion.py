@@ -102,11 +102,12 @@ def test_deletion_is_scoped_to_the_project_and_values_are_quoted(
 def test_cli_dry_run_confirmation_and_yes(
     warehouse: Any, project: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ollive._hardening_cli as hardening_cli
-    from ollive.cli import app
+    from ollive.cli import admin, app
 
     _seed(warehouse, project)
-    monkeypatch.setattr(hardening_cli, "_open", lambda url: warehouse)
+    # chDB holds one directory per process: the command must use the session's warehouse
+    # object rather than open the same directory a second time
+    monkeypatch.setattr(admin, "open_resolved", lambda url: warehouse)
     user = _busiest(warehouse, project, "user_id")
     args = ["delete", "--user", user, "--project", project]
     runner = CliRunner()

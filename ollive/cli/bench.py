@@ -1,0 +1,141 @@
+"""``ollive bench …``: every benchmark; each ends by printing its figures as one JSON line."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ollive.cli._typer import typer
+from ollive.config import get_settings
+
+__all__ = ["app", "emit_figures"]
+
+app = typer.Typer(help="Benchmarks; each ends by printing its figures as one JSON line.")
+
+
+def emit_figures(figures: dict[str, Any]) -> None:
+    """Print a benchmark's figures as one JSON line (the last line of every `ollive bench`)."""
+    typer.echo(json.dumps(figures, sort_keys=True, default=str))
+
+
+@app.command("insights")
+def bench_insights(
+    events: int = typer.Option(10_000_000, "--events", "-n", help="Synthetic events to seed."),
+    repeats: int = typer.Option(20, "--repeats", help="Runs per insight function."),
+    warehouse: str | None = typer.Option(
+        None, "--warehouse", help="chDB URL (default: a fresh temp dir)."
+    ),
+) -> None:
+    """p50/p95 latency of every insight function and of a full dashboard refresh."""
+    from ollive.bench.insights import run_insights_bench
+
+    emit_figures(
+        run_insights_bench(events, repeats=repeats, warehouse_url=warehouse, echo=typer.echo)
+    )
+
+
+@app.command("ingest")
+def bench_ingest(
+    url: str | None = typer.Option(
+        None, help="A running ingest (default: start one on the embedded default)."
+    ),
+    events: int = typer.Option(200_000, min=1, help="Events to send."),
+    concurrency: int = typer.Option(8, min=1, help="Concurrent HTTP requests."),
+    batch_size: int = typer.Option(1000, min=1, help="Events per gzip body."),
+    api_key: str | None = typer.Option(None, help="Bearer key (default: ollive-demo)."),
+) -> None:
+    """End-to-end ingest throughput: acknowledged, then counted in the warehouse."""
+    from ollive.bench.ingest import run_ingest_bench
+
+    emit_figures(run_ingest_bench(get_settings(), url, events, concurrency, batch_size, api_key))
+
+
+@app.command("capacity")
+def bench_capacity(
+    events: int = typer.Option(20_000, min=100, help="Events per stage."),
+    batch_size: int = typer.Option(1000, min=1, help="Events per body."),
+) -> None:
+    """CPU cost per ingest stage (replica pipeline, OTLP, warehouse insert), for sizing."""
+    from ollive.bench.capacity import run_capacity_bench
+
+    emit_figures(run_capacity_bench(events, batch_size))
+
+
+@app.command("chat")
+def bench_chat(
+    turns: int = typer.Option(20, min=2, help="Turns per arm at the realistic latency."),
+    latency_scale: float = typer.Option(1.0, min=0.0, help="Demo model latency multiplier."),
+    seed: int = typer.Option(0, help="Demo model seed (the same in both arms)."),
+) -> None:
+    """Latency the SDK adds to a chat turn: demo agent with and without instrumentation."""
+    from ollive.bench.chat import run_chat_bench
+
+    emit_figures(run_chat_bench(turns=turns, latency_scale=latency_scale, seed=seed))
+
+
+@app.command("sdk")
+def bench_sdk(
+    calls: int = typer.Option(20_000, help="Timed calls per measured function."),
+    events: int = typer.Option(100_000, help="Events pushed through the transport."),
+    langfuse: bool = typer.Option(True, help="Also measure Langfuse's @observe (reference)."),
+) -> None:
+    """SDK overhead per call (median/p99 µs) and transport throughput, next to Langfuse."""
+    from ollive.bench.sdk import render_table, run_sdk_bench
+
+    figures = run_sdk_bench(calls=calls, events=events, with_langfuse=langfuse)
+    typer.echo(render_table(figures))
+    emit_figures(figures)
+
+
+@app.command("import")
+def bench_import(
+    runs: int = typer.Option(15, min=3, help="Fresh interpreters per measured import."),
+) -> None:
+    """The cost of `import ollive` as a ratio to `import httpx`, measured in the same run."""
+    from ollive.bench.imports import run_import_bench
+
+    emit_figures(run_import_bench(runs=runs))
+
+
+@app.command("warehouse")
+def bench_warehouse(
+    sizes: str = typer.Option("1000000,10000000", "--sizes", help="Comma-separated event counts."),
+    repeats: int = typer.Option(30, "--repeats", help="Runs per query."),
+) -> None:
+    """Insert rows/s into chDB and MV vs raw query latency at each size."""
+    from ollive.bench.warehouse import run_warehouse_bench
+
+    sizes_n = [int(s) for s in sizes.split(",")]
+    emit_figures(run_warehouse_bench(sizes_n, repeats=repeats, echo=typer.echo))
+
+
+@app.command("redact")
+def bench_redact(
+    texts: int = typer.Option(5_000, "--texts", min=10, help="Corpus size (seeded PII corpus)."),
+    seed: int = typer.Option(7, "--seed", help="Corpus seed."),
+    pools: bool = typer.Option(False, "--pools", help="Also time thread vs process pools."),
+) -> None:
+    """PII redaction: plain Presidio vs Ollive's path, identical findings, recall/precision."""
+    from ollive.bench.redact import run_redact_bench
+
+    emit_figures(run_redact_bench(texts=texts, seed=seed, pools=pools))
+
+
+@app.command("soak")
+def bench_soak(
+    minutes: float = typer.Option(10.0, "--minutes", min=0.1, help="How long to hold the load."),
+    rate: float = typer.Option(500.0, "--rate", min=1.0, help="Events per second."),
+    sample_s: float = typer.Option(
+        10.0, "--sample", min=1.0, help="Seconds between memory samples."
+    ),
+) -> None:
+    """Steady ingest load on the embedded platform: memory of every process, spool depth."""
+    from ollive.bench.soak import run_soak
+
+    figures = run_soak(get_settings(), minutes, rate=rate, sample_s=sample_s)
+    emit_figures(figures)
+    if figures["stored"] != figures["acknowledged"]:
+        typer.echo(
+            f"stored {figures['stored']} != acknowledged {figures['acknowledged']}", err=True
+        )
+        raise typer.Exit(1)

@@ -1,0 +1,351 @@
+"""Platform commands: ``up``, ``down``, ``status``, ``demo``, ``ingest``, ``dashboard``,
+``traffic``: start, stop and watch the embedded platform (or one part of it)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from typing import Any
+
+from ollive.cli._typer import open_resolved, typer
+from ollive.config import DEMO_API_KEY, DEMO_PROJECT, Settings, get_settings
+from ollive.config.runfile import read_run_file
+
+__all__ = ["app"]
+
+app = typer.Typer()
+
+
+@app.command("up")
+def up_command(
+    dashboard: bool = typer.Option(True, help="Serve the dashboard."),
+    chat: bool = typer.Option(True, help="Deploy the demo chatbot."),
+    alerts: bool = typer.Option(True, help="Run the alert evaluator."),
+) -> None:
+    """Start the platform (Ray, Valkey, warehouse, ingest, chatbot, dashboard, alerts) and
+    supervise it until Ctrl-C or `ollive down`; the data is kept."""
+    _up(get_settings(), dashboard=dashboard, chat=chat, alerts=alerts)
+
+
+@app.command("down")
+def down_command(
+    timeout_s: float = typer.Option(120.0, help="How long to wait for a clean stop."),
+) -> None:
+    """Stop the running platform cleanly (writers drained); the data is kept."""
+    _down(get_settings(), timeout_s)
+
+
+@app.command("status")
+def status_command(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Each part's health and the warehouse's event counts."""
+    _status(get_settings(), as_json)
+
+
+@app.command("demo")
+def demo_command(
+    traffic_s: float = typer.Option(30.0, "--traffic-seconds", help="Chat traffic to send first."),
+    rate: float = typer.Option(
+        2.0, "--rate", help="Chat turns per second during the demo traffic."
+    ),
+    history: int = typer.Option(
+        200_000, "--history", help="Synthetic history to seed into an empty warehouse."
+    ),
+    exit_after: bool = typer.Option(
+        False, "--exit", help="Stop after the traffic instead of serving on."
+    ),
+) -> None:
+    """The README's first command: `ollive up`, a history of synthetic telemetry, live chat
+    traffic, then the URLs of the chatbot, the dashboard and the notebooks."""
+    _demo(get_settings(), traffic_s=traffic_s, rate=rate, history=history, exit_after=exit_after)
+
+
+@app.command("ingest")
+def ingest_command(
+    port: int | None = typer.Option(None, help="HTTP port (default OLLIVE_INGEST_PORT)."),
+) -> None:
+    """Start the ingest app alone on the embedded default (Ray, Valkey, chDB); Ctrl-C stops it."""
+    from serve.local import serve_forever
+
+    serve_forever(get_settings(), port)
+
+
+@app.command("dashboard")
+def dashboard_command(
+    port: int | None = typer.Option(
+        None, "--port", help="Port (default: OLLIVE_DASHBOARD_PORT, 5006)."
+    ),
+    warehouse: str | None = typer.Option(
+        None, "--warehouse", help="Warehouse URL (default: resolved)."
+    ),
+    address: str = typer.Option("127.0.0.1", "--address", help="Interface to listen on."),
+    project: str | None = typer.Option(None, "--project", help="Only this project (default: all)."),
+    refresh_s: float = typer.Option(60.0, "--refresh", help="Seconds between refreshes (0: off)."),
+) -> None:
+    """Serve the Panel dashboard (basic auth when OLLIVE_DASHBOARD_AUTH=user:password)."""
+    from ollive.ui.serve import serve_dashboard
+
+    settings = get_settings()
+    login = _dashboard_login(settings, warehouse)
+    typer.echo(f"Ollive dashboard on http://{address}:{port or settings.dashboard_port}/")
+    serve_dashboard(warehouse, port=port or settings.dashboard_port, address=address,
+                    auth=login, project=project, refresh_s=refresh_s)  # fmt: skip
+
+
+def _dashboard_login(settings: Settings, warehouse: str | None) -> str | None:
+    """OLLIVE_DASHBOARD_AUTH, else a generated login when API keys are stored (printed once)."""
+    from ollive.ingest.keystore import list_keys
+    from ollive.ui.auth import dashboard_login
+
+    keys = settings.dashboard_auth is None and any(
+        not k.revoked for k in list_keys(open_resolved(warehouse))
+    )
+    login = dashboard_login(settings.dashboard_auth, settings.home, keys_configured=keys)
+    if login is not None and login.path is not None:
+        typer.echo(
+            f"API keys are configured: dashboard login {login.auth} (also in {login.path}); "
+            "set OLLIVE_DASHBOARD_AUTH to choose it"
+        )
+    return None if login is None else login.auth
+
+
+@app.command("traffic")
+def traffic_command(
+    url: str | None = typer.Option(
+        None, help="The chatbot's /chat URL (default: http://OLLIVE_INGEST_HOST:PORT/chat)."
+    ),
+    rate: float = typer.Option(2.0, help="Turns started per second, at most (all users)."),
+    duration: float = typer.Option(30.0, help="Seconds to run."),
+    users: int = typer.Option(8, min=1, help="Concurrent simulated users."),
+    seed: int = typer.Option(0, help="Same seed, same users and messages."),
+    pii_rate: float = typer.Option(0.1, min=0.0, max=1.0, help="Share of messages with PII."),
+    cancel_rate: float = typer.Option(0.03, min=0.0, max=1.0, help="Share of turns cancelled."),
+    think_scale: float = typer.Option(1.0, min=0.0, help="Multiplies the users' think time."),
+    json_out: bool = typer.Option(False, "--json", help="Print the summary as one JSON line."),
+) -> None:
+    """Simulated users chatting with the demo chatbot over HTTP; a summary at the end."""
+    from ollive.demo.traffic import TrafficConfig, print_report, run_traffic
+
+    settings = get_settings()
+    config = TrafficConfig(
+        url=url or f"http://{settings.ingest_host}:{settings.ingest_port}/chat",
+        rate=rate,
+        duration_s=duration,
+        users=users,
+        seed=seed,
+        pii_rate=pii_rate,
+        cancel_rate=cancel_rate,
+        think_scale=think_scale,
+    )
+    report = run_traffic(config, progress=not json_out)
+    if json_out:
+        typer.echo(json.dumps(report.as_dict(), sort_keys=True))
+    else:
+        print_report(report)
+    if report.results and not any(r.outcome == "final" for r in report.results):
+        raise typer.Exit(1)
+    if not report.results:
+        typer.echo(f"no turn completed: is the chatbot up at {config.chat_url}?", err=True)
+        raise typer.Exit(1)
+
+
+# --- what the commands do ---------------------------------------------------------------
+
+
+def _print_urls(urls: dict[str, str], title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    table.add_column("part")
+    table.add_column("URL")
+    for name, url in urls.items():
+        table.add_row(name, url)
+    table.add_row(
+        "notebooks", ".venv/bin/jupyter lab notebooks/   (ollive.connect() finds the platform)"
+    )
+    Console().print(table)
+    typer.echo(f"API key of the embedded default: {DEMO_API_KEY} (project '{DEMO_PROJECT}')")
+
+
+def _already_running(settings: Settings) -> dict[str, Any] | None:
+    run = read_run_file(settings.run_file)
+    if run is not None:
+        _print_urls(run.get("urls", {}), f"Ollive is already running (pid {run.get('pid')})")
+    return run
+
+
+def _wait_for_stop() -> None:
+    """Block until SIGTERM or Ctrl-C."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+
+
+def _start(settings: Settings, **parts: bool) -> Any:
+    from serve.platform import start_platform
+
+    began = time.monotonic()
+    platform = start_platform(settings, echo=typer.echo, **parts)
+    typer.echo(f"platform up in {time.monotonic() - began:.1f} s")
+    return platform
+
+
+def _up(settings: Settings, **parts: bool) -> None:
+    if _already_running(settings):
+        return
+    platform = _start(settings, **parts)
+    _print_urls(platform.urls, "Ollive is up")
+    typer.echo("Ctrl-C or `ollive down` stops it (the data is kept).")
+    try:
+        _wait_for_stop()
+    finally:
+        platform.stop()
+        typer.echo("stopped; the data is kept")
+        _exit_now()
+
+
+def _exit_now() -> None:
+    """Exit the supervisor at once: everything it started is stopped, and third-party
+    non-daemon threads (Ray/Serve clients) must not keep a stopped platform's pid alive."""
+    import sys
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def _down(settings: Settings, timeout_s: float) -> None:
+    run = read_run_file(settings.run_file)
+    if run is None:
+        typer.echo("nothing is running")
+        return
+    pid = int(run["pid"])
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not _running(pid):
+            typer.echo(f"stopped the platform (pid {pid}); the data is kept")
+            return
+        time.sleep(0.3)
+    os.kill(pid, signal.SIGKILL)
+    typer.echo(
+        f"the platform (pid {pid}) did not stop within {timeout_s:g} s and was killed", err=True
+    )
+    raise typer.Exit(1)
+
+
+def _running(pid: int) -> bool:
+    """True while ``pid`` runs; an exited process its parent has not reaped yet (a
+    zombie) counts as stopped."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def _status(settings: Settings, as_json: bool) -> None:
+    from serve.platform import platform_status
+
+    result = platform_status(settings)
+    if as_json:
+        typer.echo(json.dumps(result, default=str, sort_keys=True))
+        return
+    if not result["running"]:
+        typer.echo("not running (`ollive up` starts it)")
+        raise typer.Exit(3)
+    typer.echo(f"running since {result['started_at']} (pid {result['pid']})")
+    for name, state in result["parts"].items():
+        typer.echo(f"  {name:<10} {state}")
+    for table, count in result.get("rows", {}).items():
+        typer.echo(f"  {table:<18} {count:>12,} rows")
+
+
+def _seed_history(history: int) -> None:
+    from ollive.demo.synth import seed_warehouse
+    from ollive.store import open_warehouse
+
+    warehouse = open_warehouse("ray://warehouse")
+    if history and not warehouse.scalar(
+        "SELECT count() FROM inference_logs WHERE project = 'demo' LIMIT 1"
+    ):
+        typer.echo(
+            f"seeding {history:,} events of synthetic history (14 days) for the dashboards ..."
+        )
+        seed_warehouse(warehouse, events=history, progress=True)
+
+
+def _demo(
+    settings: Settings, traffic_s: float, rate: float, history: int, exit_after: bool
+) -> None:
+    from ollive.demo.traffic import TrafficConfig, print_report, run_traffic
+
+    run = _already_running(settings)
+    platform = None if run else _start(settings)
+    urls = run["urls"] if run else platform.urls  # type: ignore[union-attr]
+    try:
+        if platform is not None:
+            _seed_history(history)
+        typer.echo(
+            f"sending chat traffic for {traffic_s:g} s at {rate:g} turns/s to {urls['chat']} ..."
+        )
+        report = run_traffic(
+            TrafficConfig(url=urls["chat"], rate=rate, duration_s=traffic_s), progress=True
+        )
+        print_report(report)
+        _print_stored()
+        _print_urls(urls, "Ollive demo: the data is flowing")
+        if platform is None or exit_after:
+            return
+        typer.echo(
+            "serving with light traffic; Ctrl-C or `ollive down` stops it (the data is kept)."
+        )
+        background = _background_traffic(urls["chat"])
+        _wait_for_stop()
+        background.set()
+    finally:
+        if platform is not None:
+            platform.stop()
+            typer.echo("stopped; the data is kept")
+            _exit_now()
+
+
+def _print_stored() -> None:
+    """What the warehouse holds now: the history plus the chat turns just sent."""
+    from ollive.demo.summary import print_summary
+    from ollive.store import open_warehouse
+
+    try:
+        print_summary(open_warehouse("ray://warehouse"), project=DEMO_PROJECT)
+    except Exception as exc:  # the summary is a courtesy; the platform is what matters
+        typer.echo(f"(no warehouse summary: {exc})", err=True)
+
+
+def _background_traffic(url: str) -> threading.Event:
+    """Keep a trickle of chat turns going so the dashboard stays live; set the event to stop."""
+    from ollive.demo.traffic import TrafficConfig, run_traffic
+
+    stop = threading.Event()
+
+    def loop() -> None:
+        seed = 1
+        while not stop.is_set():
+            try:
+                run_traffic(TrafficConfig(url=url, rate=0.5, duration_s=30, users=3, seed=seed))
+            except Exception:  # the platform may be stopping
+                stop.wait(5)
+            seed += 1
+
+    threading.Thread(target=loop, name="ollive-demo-traffic", daemon=True).start()
+    return stop
