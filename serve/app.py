@@ -52,6 +52,7 @@ class IngestArgs(BaseModel):
 
 def build_app(args: IngestArgs | dict[str, Any]) -> Application:
     """Create (or find) the writer actors and bind the IngestAPI deployment."""
+    from serve.args import ReplicaArgs
     from serve.ingest import IngestAPI
     from serve.writers import ensure_writers
 
@@ -68,11 +69,11 @@ def build_app(args: IngestArgs | dict[str, Any]) -> Application:
     else:
         options["num_replicas"] = args.replicas or settings.ingest_replicas
     deployment = IngestAPI.options(**options)  # type: ignore[attr-defined]
-    return deployment.bind(
-        settings.model_dump_json(),
-        writers,
-        redis_url,
-        args.redaction,
-        args.api_keys,
-        args.warehouse_url,  # stored API keys
+    replica = ReplicaArgs.from_settings(
+        settings,
+        redis_url=redis_url,
+        redaction=args.redaction,
+        api_keys=args.api_keys,
+        key_store_url=args.warehouse_url,  # stored API keys
     )
+    return deployment.bind(replica, writers)

@@ -122,11 +122,10 @@ _SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 class Chatbot:
     """One chatbot replica: a :class:`~ollive.chat.ChatAgent` over shared Redis memory."""
 
-    def __init__(self, args_json: str) -> None:
+    def __init__(self, args: ChatAppArgs) -> None:
         import ollive
         from ollive.chat import ChatAgent, DemoOptions, RedisMemory, make_model
 
-        args = ChatAppArgs.model_validate_json(args_json)
         if args.instrument:
             ollive.init(
                 endpoint=args.endpoint,
@@ -182,4 +181,4 @@ def build_chat_app(args: ChatAppArgs | dict[str, Any]) -> Application:
     deployment = Chatbot.options(  # type: ignore[attr-defined]
         num_replicas=args.num_replicas, ray_actor_options={"num_cpus": args.replica_cpus}
     )
-    return deployment.bind(args.model_dump_json())
+    return deployment.bind(args)

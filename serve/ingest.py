@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import ray
@@ -19,7 +20,6 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 from ray import serve
 
-from ollive.config import Settings
 from ollive.errors import AuthError, BackpressureError, ContractError
 from ollive.events import event_json_schema
 from ollive.ingest import (
@@ -30,6 +30,7 @@ from ollive.ingest import (
     KeyRing,
     PreparedBatch,
 )
+from serve.args import ReplicaArgs
 from serve.traces import TRACES_BODY_DOC as _TRACES_BODY_DOC  # POST /v1/traces
 
 __all__ = ["IngestAPI", "IngestResponse", "api"]
@@ -120,11 +121,11 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
     return JSONResponse({"detail": message}, status_code=status, headers=headers)
 
 
-def _build_redactor(settings: Settings) -> Any:
+def _build_redactor(policy_file: Path | None) -> Any:
     from ollive.ingest.redact import Redactor, load_policies
 
-    if settings.redaction_policy_file is not None:
-        default, projects = load_policies(settings.redaction_policy_file)
+    if policy_file is not None:
+        default, projects = load_policies(policy_file)
         redactor = Redactor(default, projects=projects)
     else:
         redactor = Redactor()
@@ -133,12 +134,13 @@ def _build_redactor(settings: Settings) -> Any:
 
 
 # --- API keys: static keys + keys stored in the warehouse, refreshed -----------
-def _key_ring(settings: Settings, api_keys: dict[str, str] | None, url: str | None) -> KeyRing:
-    """The replica's key ring; with ``url``, stored keys reload every ``key_refresh_s``."""
+def _key_ring(args: ReplicaArgs) -> KeyRing:
+    """The replica's key ring; with a key store, stored keys reload every ``key_refresh_s``."""
     from ollive.config import DEMO_API_KEY, DEMO_PROJECT
 
-    static = api_keys if api_keys is not None else {}
-    if api_keys is None and settings.demo_key:
+    url = args.key_store_url
+    static = args.api_keys if args.api_keys is not None else {}
+    if args.api_keys is None and args.demo_key:
         static = {DEMO_API_KEY: DEMO_PROJECT}
     if not url:
         return KeyRing(static)
@@ -146,7 +148,9 @@ def _key_ring(settings: Settings, api_keys: dict[str, str] | None, url: str | No
     from ollive.store import open_warehouse
 
     return StoredKeyRing(
-        lambda: open_warehouse(url, settings, migrate=False), static, settings.key_refresh_s
+        lambda: open_warehouse(url, migrate=False, timeout_s=args.warehouse_timeout_s),
+        static,
+        args.key_refresh_s,
     ).start()
 
 
@@ -157,32 +161,23 @@ def _key_ring(settings: Settings, api_keys: dict[str, str] | None, url: str | No
 class IngestAPI:
     """One replica: pipeline, dedupe and the writer handles (see the module docstring)."""
 
-    def __init__(
-        self,
-        settings_json: str,
-        writers: list[Any],
-        redis_url: str | None,
-        redaction: bool = True,
-        api_keys: dict[str, str] | None = None,
-        key_store_url: str | None = None,
-    ) -> None:
-        settings = Settings.model_validate_json(settings_json)
+    def __init__(self, args: ReplicaArgs, writers: list[Any]) -> None:
         self._writers = writers
         self._pipeline = IngestPipeline(
-            _build_redactor(settings) if redaction else None,
-            max_body_bytes=settings.max_body_bytes,
-            max_events=settings.max_events_per_batch,
-            fail_closed=settings.redaction_fail_closed,
+            _build_redactor(args.redaction_policy_file) if args.redaction else None,
+            max_body_bytes=args.max_body_bytes,
+            max_events=args.max_events_per_batch,
+            fail_closed=args.redaction_fail_closed,
         )
         client = None
-        if redis_url:
+        if args.redis_url:
             from ollive.cache.client import async_redis
 
-            client = async_redis(redis_url, socket_connect_timeout=0.5, socket_timeout=2.0)
+            client = async_redis(args.redis_url, socket_connect_timeout=0.5, socket_timeout=2.0)
         self._deduper = Deduper(
-            client, settings.dedupe_window_s, settings.dedupe_pending_ttl_s, settings.dedupe_wait_s
+            client, args.dedupe_window_s, args.dedupe_pending_ttl_s, args.dedupe_wait_s
         )
-        self._keys = _key_ring(settings, api_keys, key_store_url)  # stored keys
+        self._keys = _key_ring(args)
         self._metrics = IngestMetrics()
 
     def reconfigure(self, config: dict[str, Any]) -> None:

@@ -18,8 +18,8 @@ from typing import Any
 import ray
 from ray import serve
 
-from ollive.config import Settings
 from ollive.cache import EmbeddedValkey, start_embedded_valkey
+from ollive.config import Settings
 from ollive.store.actor import NAMESPACE
 
 __all__ = ["LocalIngest", "init_ray", "start_local_ingest"]
@@ -108,6 +108,7 @@ def start_local_ingest(
 ) -> LocalIngest:
     """Start (or join) local Ray, Valkey, the warehouse actor and the ingest app; wait until ready."""
     from serve.app import IngestArgs, build_app
+    from serve.args import WarehouseArgs
     from serve.warehouse import ensure_warehouse_actor
 
     started_ray = False
@@ -122,7 +123,7 @@ def start_local_ingest(
         redis_url = valkey.url
     warehouse_url = settings.warehouse_url or f"chdb://{settings.data_dir}"
     if warehouse_url.startswith("chdb"):
-        ensure_warehouse_actor(warehouse_url, settings.model_dump_json())
+        ensure_warehouse_actor(warehouse_url, WarehouseArgs.from_settings(settings, warehouse_url))
         warehouse_url = "ray://warehouse"
     port = port or settings.ingest_port
     serve.start(http_options={"host": settings.ingest_host, "port": port})

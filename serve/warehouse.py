@@ -14,6 +14,7 @@ import pyarrow as pa
 import ray
 
 from ollive.store.actor import NAMESPACE, WAREHOUSE_ACTOR
+from serve.args import WarehouseArgs
 
 __all__ = ["WarehouseActor", "ensure_warehouse_actor"]
 
@@ -22,12 +23,13 @@ __all__ = ["WarehouseActor", "ensure_warehouse_actor"]
 class WarehouseActor:
     """Holds a :class:`~ollive.store.chdb.ChdbWarehouse` and serves its methods."""
 
-    def __init__(self, url: str, settings_json: str | None = None) -> None:
-        from ollive.config import Settings
+    def __init__(self, args: WarehouseArgs) -> None:
         from ollive.store import open_warehouse
+        from ollive.store.migrations import migrate
 
-        settings = Settings.model_validate_json(settings_json) if settings_json else Settings()
-        self._warehouse = open_warehouse(url, settings, migrate=True)
+        self._args = args
+        self._warehouse = open_warehouse(args.url, migrate=False)
+        migrate(self._warehouse, args)  # the TTLs of the args, not this process's environment
 
     def describe(self) -> str:
         return self._warehouse.url
@@ -52,20 +54,20 @@ class WarehouseActor:
     def migrate(self) -> list[str]:
         from ollive.store.migrations import migrate
 
-        return migrate(self._warehouse)
+        return migrate(self._warehouse, self._args)
 
     def call(self, method: str, *args: Any) -> Any:
         """Any other Warehouse method (query_df, scalar ...)."""
         return getattr(self._warehouse, method)(*args)
 
 
-def ensure_warehouse_actor(url: str, settings_json: str | None = None) -> Any:
+def ensure_warehouse_actor(url: str, args: WarehouseArgs | None = None) -> Any:
     """The running warehouse actor, started (detached) if there is none; waits until ready."""
     try:
         handle = ray.get_actor(WAREHOUSE_ACTOR, namespace=NAMESPACE)
     except ValueError:
         handle = WarehouseActor.options(  # type: ignore[attr-defined]
             name=WAREHOUSE_ACTOR, namespace=NAMESPACE, lifetime="detached", get_if_exists=True
-        ).remote(url, settings_json)
+        ).remote(args if args is not None else WarehouseArgs(url=url))
     ray.get(handle.ready.remote(), timeout=120)
     return handle

@@ -22,6 +22,7 @@ from ollive.errors import ConfigError, StorageError, WarehouseUnavailableError
 from ollive.ingest import Deduper
 from ollive.store import FlushPolicy, GroupCommitWriter, RetryPolicy, Spool
 from ollive.store.actor import NAMESPACE, WAREHOUSE_ACTOR
+from serve.args import WriterArgs
 
 __all__ = ["EventWriter", "ensure_writers", "writer_names"]
 
@@ -36,9 +37,9 @@ def writer_names(app_name: str, shards: int) -> list[str]:
 class _Sink:
     """Inserts into the warehouse actor (re-resolved after it dies) or a ClickHouse server."""
 
-    def __init__(self, url: str, settings: Settings) -> None:
+    def __init__(self, url: str, timeout_s: float) -> None:
         self._url = url
-        self._settings = settings
+        self._timeout_s = timeout_s
         self._handle: Any = None
         self._server: Any = None
         if url.startswith("chdb"):
@@ -52,7 +53,7 @@ class _Sink:
                 from ollive.store import open_warehouse
 
                 self._server = await asyncio.to_thread(
-                    open_warehouse, self._url, self._settings, False
+                    lambda: open_warehouse(self._url, migrate=False, timeout_s=self._timeout_s)
                 )
             await asyncio.to_thread(self._server.insert_arrow, table, data, token)
             return
@@ -77,26 +78,21 @@ class _Sink:
 class EventWriter:
     """One writer shard (see the module docstring)."""
 
-    def __init__(
-        self, name: str, settings_json: str, warehouse_url: str, redis_url: str | None
-    ) -> None:
-        settings = Settings.model_validate_json(settings_json)
+    def __init__(self, name: str, args: WriterArgs) -> None:
         self._name = name
-        self._sink = _Sink(warehouse_url, settings)
+        self._sink = _Sink(args.warehouse_url, args.warehouse_timeout_s)
         self._deduper: Deduper | None = None
-        if redis_url:
+        if args.redis_url:
             from ollive.cache.client import async_redis
 
-            client = async_redis(redis_url, socket_connect_timeout=0.5, socket_timeout=2.0)
-            self._deduper = Deduper(client, window_s=settings.dedupe_window_s)
+            client = async_redis(args.redis_url, socket_connect_timeout=0.5, socket_timeout=2.0)
+            self._deduper = Deduper(client, window_s=args.dedupe_window_s)
         self._writer = GroupCommitWriter(
             self._sink.insert,
-            Spool(settings.spool_dir / name),
-            flush=FlushPolicy(
-                settings.writer_flush_rows, settings.writer_flush_bytes, settings.writer_flush_age_s
-            ),
+            Spool(args.spool_dir / name),
+            flush=FlushPolicy(args.flush_rows, args.flush_bytes, args.flush_age_s),
             retry=RetryPolicy(),
-            max_inflight_rows=settings.writer_max_inflight_rows,
+            max_inflight_rows=args.max_inflight_rows,
             on_durable=self._mark_committed,
         )
         self._started: asyncio.Task[None] | None = None
@@ -162,11 +158,12 @@ def ensure_writers(
     app_name: str, shards: int, settings: Settings, warehouse_url: str, redis_url: str | None
 ) -> list[Any]:
     """The app's writer actors, created (detached) when missing; does not wait for them."""
+    args = WriterArgs.from_settings(settings, warehouse_url, redis_url)
     handles = []
     for name in writer_names(app_name, shards):
         handles.append(
             EventWriter.options(  # type: ignore[attr-defined]
                 name=name, namespace=NAMESPACE, lifetime="detached", get_if_exists=True
-            ).remote(name, settings.model_dump_json(), warehouse_url, redis_url)
+            ).remote(name, args)
         )
     return handles

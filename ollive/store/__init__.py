@@ -80,11 +80,16 @@ _open: dict[str, Warehouse] = {}
 
 
 def open_warehouse(
-    url: str | None = None, settings: Settings | None = None, migrate: bool = True
+    url: str | None = None,
+    settings: Settings | None = None,
+    migrate: bool = True,
+    *,
+    timeout_s: float | None = None,
 ) -> Warehouse:
     """The :class:`Warehouse` for ``url`` (resolved as :func:`resolve_warehouse_url` says).
 
-    One instance per URL and process; ``migrate`` applies pending migrations on first open.
+    One instance per URL and process; ``migrate`` applies pending migrations on first open;
+    ``timeout_s`` (default ``OLLIVE_WAREHOUSE_TIMEOUT_S``) bounds a server's connect and queries.
     """
     from ollive.config import get_settings
 
@@ -103,7 +108,9 @@ def open_warehouse(
     elif parsed.scheme == "clickhouse":
         from ollive.store.clickhouse import ClickhouseWarehouse
 
-        warehouse = ClickhouseWarehouse(parsed, timeout_s=s.warehouse_timeout_s)
+        warehouse = ClickhouseWarehouse(
+            parsed, timeout_s=s.warehouse_timeout_s if timeout_s is None else timeout_s
+        )
     else:
         _join_platform(s)
         from ollive.store.actor import ActorWarehouse

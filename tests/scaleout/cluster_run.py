@@ -277,7 +277,7 @@ def _start_cluster(cluster_type: Any, attempts: int = 4) -> tuple[Any, list[Any]
 
 
 def _place_writers(
-    writer_type: Any, settings_json: str, redis_url: str, worker_ids: list[str], attempts: int = 3
+    writer_type: Any, writer_args: Any, worker_ids: list[str], attempts: int = 3
 ) -> list[Any]:
     """One writer per worker node. The affinity is soft, so a writer whose node dies restarts
     elsewhere; soft also means a busy node can be passed over, so check and place again."""
@@ -294,7 +294,7 @@ def _place_writers(
                 namespace=NAMESPACE,
                 lifetime="detached",
                 scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=True),
-            ).remote(name, settings_json, "ray://warehouse", redis_url)
+            ).remote(name, writer_args)
             for name, node in zip(writer_names(APP, len(worker_ids)), worker_ids, strict=True)
         ]
         ray.get([w.ready.remote() for w in writers], timeout=180)
@@ -319,6 +319,7 @@ def main() -> dict[str, Any]:
 
     from ollive.store.actor import NAMESPACE, WAREHOUSE_ACTOR, ActorWarehouse
     from serve.app import IngestArgs, build_app
+    from serve.args import WarehouseArgs, WriterArgs
     from serve.warehouse import WarehouseActor
     from serve.writers import EventWriter
 
@@ -363,9 +364,10 @@ def main() -> dict[str, Any]:
             namespace=NAMESPACE,
             lifetime="detached",
             scheduling_strategy=pinned,
-        ).remote(f"chdb://{home / 'warehouse'}", settings.model_dump_json())
+        ).remote(WarehouseArgs.from_settings(settings, f"chdb://{home / 'warehouse'}"))
         ray.get(warehouse_handle.ready.remote(), timeout=180)
-        _place_writers(EventWriter, settings.model_dump_json(), valkey.connection_url, worker_ids)
+        writer_args = WriterArgs.from_settings(settings, "ray://warehouse", valkey.connection_url)
+        _place_writers(EventWriter, writer_args, worker_ids)
         port = _free_port()
         serve.start(proxy_location="HeadOnly", http_options={"host": "127.0.0.1", "port": port})
         serve.run(build_app(args), name=APP, route_prefix="/")
