@@ -14,6 +14,8 @@ know about Ollive::
     │   └── MigrationError                 a numbered DDL file failed; re-running resumes
     ├── IngestError(RuntimeError)          the ingest pipeline refused or failed a batch
     │   ├── AuthError(PermissionError)     missing, unknown or revoked API key
+    │   ├── MediaTypeError                 a body in a media type ingest does not read
+    │   ├── PayloadTooLargeError           a body or batch over the configured limits
     │   └── BackpressureError              writers are saturated; retry after ``retry_after_s``
     └── RedactionError(RuntimeError)       redaction failed for a text; policy decides what happens
 """
@@ -28,8 +30,10 @@ __all__ = [
     "ConfigError",
     "ContractError",
     "IngestError",
+    "MediaTypeError",
     "MigrationError",
     "OlliveError",
+    "PayloadTooLargeError",
     "PricingError",
     "RedactionError",
     "StorageError",
@@ -87,6 +91,14 @@ class IngestError(OlliveError, RuntimeError):
 
 class AuthError(IngestError, PermissionError):
     """Missing, unknown or revoked API key."""
+
+
+class MediaTypeError(IngestError, ValueError):
+    """The body's Content-Type is not one ingest reads (415)."""
+
+
+class PayloadTooLargeError(IngestError, ValueError):
+    """The body (decompressed) or its event count is over the configured limit (413)."""
 
 
 class BackpressureError(IngestError):

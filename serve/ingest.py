@@ -20,16 +20,22 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 from ray import serve
 
-from ollive.errors import AuthError, BackpressureError, ContractError
+from ollive.errors import (
+    BackpressureError,
+    MediaTypeError,
+    OlliveError,
+    PayloadTooLargeError,
+    StorageError,
+)
 from ollive.events import event_json_schema
 from ollive.ingest import (
-    BatchTooLargeError,
     Deduper,
     IngestMetrics,
     IngestPipeline,
     KeyRing,
     PreparedBatch,
 )
+from ollive.ingest.errors import answer_for
 from serve.args import ReplicaArgs
 from serve.traces import TRACES_BODY_DOC as _TRACES_BODY_DOC  # POST /v1/traces
 
@@ -117,8 +123,20 @@ def _rewrite_refs(node: Any) -> Any:
 api.openapi = _openapi  # type: ignore[method-assign]
 
 
-def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"detail": message}, status_code=status, headers=headers)
+def _error_response(exc: OlliveError) -> JSONResponse:
+    """The one place an error becomes an HTTP answer (the table of :mod:`ollive.ingest.errors`)."""
+    answer = answer_for(exc)
+    return JSONResponse(
+        {"detail": answer.detail}, status_code=answer.status, headers=answer.headers
+    )
+
+
+async def _handle_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, OlliveError)
+    return _error_response(exc)
+
+
+api.add_exception_handler(OlliveError, _handle_error)
 
 
 def _build_redactor(policy_file: Path | None) -> Any:
@@ -196,34 +214,31 @@ class IngestAPI:
     async def logs(self, request: Request) -> Any:
         """Ingest one event or a batch; see the module docstring for the answers."""
         started = time.perf_counter()
-        response = await self._logs(request)
+        try:
+            response = await self._logs(request)
+        except OlliveError as exc:
+            response = _error_response(exc)
         self._metrics.responses.labels(status=str(response.status_code)).inc()
         if response.status_code == 202:
             self._metrics.ack_latency.observe(time.perf_counter() - started)
         return response
 
     async def _logs(self, request: Request) -> JSONResponse:
-        try:
-            project = self._keys.project_for(request.headers.get("authorization"))
-        except AuthError as exc:
-            return _error(401, str(exc), {"WWW-Authenticate": "Bearer"})
+        project = self._keys.project_for(request.headers.get("authorization"))
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if ctype != "application/json":
-            return _error(415, f"Content-Type must be application/json, not {ctype or 'missing'!r}")
+            raise MediaTypeError(
+                f"Content-Type must be application/json, not {ctype or 'missing'!r}"
+            )
         length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > self._pipeline.max_body_bytes:
-            return _error(
-                413, f"body is {length} bytes; the limit is {self._pipeline.max_body_bytes}"
+            raise PayloadTooLargeError(
+                f"body is {length} bytes; the limit is {self._pipeline.max_body_bytes}"
             )
         body = await request.body()
-        try:
-            batch = await asyncio.to_thread(
-                self._pipeline.prepare, body, project, request.headers.get("content-encoding")
-            )
-        except BatchTooLargeError as exc:
-            return _error(413, str(exc))
-        except ContractError as exc:
-            return _error(400, str(exc))
+        batch = await asyncio.to_thread(
+            self._pipeline.prepare, body, project, request.headers.get("content-encoding")
+        )
         return await self._store(batch)
 
     async def _store(self, batch: PreparedBatch) -> JSONResponse:
@@ -235,10 +250,8 @@ class IngestAPI:
         claimed = [rid for rid, keep in zip(ids, outcome.keep, strict=True) if keep]
         if outcome.held:
             await self._deduper.release(batch.project, claimed, owner)
-            return _error(
-                429,
-                f"{outcome.held} events are being stored by a concurrent request",
-                {"Retry-After": "1"},
+            raise BackpressureError(
+                f"{outcome.held} events are being stored by a concurrent request", 1.0
             )
         batch.keep(outcome.keep)
         shards = await asyncio.to_thread(batch.to_arrow, len(self._writers))
@@ -251,10 +264,10 @@ class IngestAPI:
             await self._deduper.release(batch.project, claimed, owner)
             busy = [f for f in failures if isinstance(f, BackpressureError)]
             if busy:
-                retry = str(max(1, round(max(f.retry_after_s for f in busy))))
-                return _error(429, f"writers are saturated: {busy[0]}", {"Retry-After": retry})
+                retry_s = max(f.retry_after_s for f in busy)
+                raise BackpressureError(f"writers are saturated: {busy[0]}", retry_s)
             log.error("write failed: %r", failures[0])
-            return _error(503, f"storage unavailable: {failures[0]}", {"Retry-After": "2"})
+            raise StorageError(str(failures[0])) from failures[0]
         self._metrics.observe_batch(
             len(batch.events), len(batch.rejected), outcome.duplicates, batch.redaction_totals()
         )
@@ -292,27 +305,17 @@ class IngestAPI:
 
         try:
             project = self._keys.project_for(request.headers.get("authorization"))
-        except AuthError as exc:
-            return _error(401, str(exc), {"WWW-Authenticate": "Bearer"})
-        try:
             ctype = traces_content_type(request.headers.get("content-type"))
-        except ContractError as exc:
-            return _error(415, str(exc))
-        body = await request.body()
-        encoding = request.headers.get("content-encoding")
-        try:
+            body = await request.body()
+            encoding = request.headers.get("content-encoding")
             batch, _ = await asyncio.to_thread(
                 prepare_traces, self._pipeline, body, ctype, encoding, project
             )
-        except BatchTooLargeError as exc:
-            return _error(413, str(exc))
-        except ContractError as exc:
-            return _error(400, str(exc))
-        response = otlp_answer(await store_traces(batch, self._store), ctype)
+            response = otlp_answer(await store_traces(batch, self._store), ctype)
+        except OlliveError as exc:
+            response = _error_response(exc)
         self._metrics.responses.labels(status=str(response.status_code)).inc()
         return response
-
-    # --- end of OTLP/HTTP traces --------------------------------------------------------
 
     @api.get("/healthz")
     async def healthz(self) -> dict[str, str]:

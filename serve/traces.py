@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 import orjson
 from fastapi.responses import JSONResponse, Response
 
-from ollive.errors import ContractError
+from ollive.errors import MediaTypeError
 from ollive.ingest import IngestPipeline, PreparedBatch, decode_body
 from ollive.ingest.otlp import (
     OTLP_JSON,
@@ -56,10 +56,10 @@ TRACES_BODY_DOC = {
 
 
 def traces_content_type(header: str | None) -> str:
-    """The media type of an export (raises ContractError, answered 415, for others)."""
+    """The media type of an export (raises MediaTypeError, answered 415, for others)."""
     ctype = (header or "").split(";")[0].strip().lower()
     if ctype not in (OTLP_PROTOBUF, OTLP_JSON):
-        raise ContractError(
+        raise MediaTypeError(
             f"Content-Type must be {OTLP_PROTOBUF} or {OTLP_JSON}, not {ctype or 'missing'!r}"
         )
     return ctype

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from ollive.errors import ContractError, IngestError
+from ollive.errors import ContractError, PayloadTooLargeError
 from ollive.events import (
     ApplicationEvent,
     InferenceEvent,
@@ -30,7 +30,7 @@ __all__ = ["AnyEvent", "BatchTooLargeError", "ParsedBody", "Rejection", "decode_
 AnyEvent = InferenceEvent | ToolExecutionEvent | ApplicationEvent | ScoreEvent
 
 
-class BatchTooLargeError(IngestError):
+class BatchTooLargeError(PayloadTooLargeError):
     """The body (decompressed) or its event count is over the configured limit (413)."""
 
 
