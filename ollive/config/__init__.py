@@ -17,12 +17,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     from ollive.config.platform import Settings, get_settings
 
-__all__ = ["DEMO_API_KEY", "DEMO_PROJECT", "Settings", "get_settings"]
+from ollive.config.defaults import DEMO_API_KEY, DEMO_PROJECT
 
-#: the key the embedded platform accepts out of the box (project ``demo``)
-DEMO_API_KEY = "ollive-demo"
-#: the project of :data:`DEMO_API_KEY`
-DEMO_PROJECT = "demo"
+__all__ = ["DEMO_API_KEY", "DEMO_PROJECT", "Settings", "get_settings"]
 
 
 def __getattr__(name: str) -> Any:

@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ollive.config import DEMO_API_KEY, DEMO_PROJECT
+from ollive.config.defaults import DEMO_API_KEY, DEMO_PROJECT
 
 __all__ = ["DEMO_API_KEY", "DEMO_PROJECT", "Settings", "get_settings"]
 
