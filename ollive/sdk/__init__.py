@@ -2,7 +2,10 @@
 
 Shaped like OpenTelemetry's SDK: the API (:mod:`ollive.sdk.api`) makes spans and manages
 context; a :class:`BatchProcessor` queues them without blocking; an :class:`HttpExporter`
-sends gzip'd JSON batches with retries. See ``docs/sdk.md``.
+sends gzip'd JSON batches with retries. :mod:`ollive.sdk.hooks` is the surface an
+integration builds on (``inference_span``, ``tool_span``, ``current_context``, ``emit_log``,
+``span.start/activate/deactivate/end``); :mod:`ollive.sdk.shapes` reads OpenAI and LangChain
+responses onto a span. See ``docs/sdk.md``.
 """
 
 from __future__ import annotations
@@ -13,13 +16,22 @@ from ollive.sdk.api import (
     flush,
     inference,
     init,
-    is_enabled,
     score,
     shutdown,
     stats,
     tool,
 )
 from ollive.sdk.exporter import ExportResult, HttpExporter
+from ollive.sdk.hooks import (
+    SpanContext,
+    count_internal_error,
+    current_context,
+    current_service,
+    emit_log,
+    inference_span,
+    is_enabled,
+    tool_span,
+)
 from ollive.sdk.logging import LoggingHandler
 from ollive.sdk.processor import BatchProcessor
 from ollive.sdk.spans import InferenceSpan, NoopSpan, ToolSpan
@@ -31,15 +43,22 @@ __all__ = [
     "InferenceSpan",
     "LoggingHandler",
     "NoopSpan",
+    "SpanContext",
     "ToolSpan",
     "conversation",
+    "count_internal_error",
+    "current_context",
     "current_inference",
+    "current_service",
+    "emit_log",
     "flush",
     "inference",
+    "inference_span",
     "init",
     "is_enabled",
     "score",
     "shutdown",
     "stats",
     "tool",
+    "tool_span",
 ]

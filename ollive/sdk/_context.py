@@ -4,37 +4,23 @@ Both live in :mod:`contextvars`, so they follow ``asyncio`` tasks (a task copies
 it was created in) and stay separate per thread (a new thread starts with an empty context;
 use ``contextvars.copy_context().run`` or ``asyncio.to_thread`` to carry it over).
 
-Ids follow W3C trace context (like OpenTelemetry's ``RandomIdGenerator``): trace ids are 32
-and span ids 16 lowercase hex digits, drawn from :mod:`random` (re-seeded after ``fork``).
+Ids follow W3C trace context and come from :mod:`ollive.ids`. :class:`SpanContext` is the
+public picture of "where a new span goes" (OpenTelemetry's parent context).
 """
 
 from __future__ import annotations
 
-import random
 import sys
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Scope", "current_scope", "current_span", "new_span_id", "new_trace_id"]
+from ollive.ids import new_trace_id
+from ollive.sdk import _runtime
 
-_getrandbits = random.getrandbits
+__all__ = ["Scope", "SpanContext", "current_context", "current_scope", "current_span"]
+
 _UINT64 = (1 << 64) - 1
-
-
-def new_trace_id() -> str:
-    """A W3C trace id: 32 lowercase hex digits, never all zero."""
-    value = _getrandbits(128)
-    while not value:  # pragma: no cover - one chance in 2**128
-        value = _getrandbits(128)
-    return f"{value:032x}"
-
-
-def new_span_id() -> str:
-    """A W3C span id: 16 lowercase hex digits, never all zero."""
-    value = _getrandbits(64)
-    while not value:  # pragma: no cover
-        value = _getrandbits(64)
-    return f"{value:016x}"
 
 
 def is_sampled(trace_id: str, sample_rate: float) -> bool:
@@ -100,3 +86,50 @@ class Scope:
 
 current_scope: ContextVar[Scope | None] = ContextVar("ollive_scope", default=None)
 current_span: ContextVar[Any] = ContextVar("ollive_span", default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class SpanContext:
+    """Where a span sits, or where a new one would go: what ``span.start(parent=...)`` takes.
+
+    ``trace_id`` and ``sampled`` are the trace and its head-sampling decision; ``span_id``
+    the span that would be the parent (``None`` at a trace's root); the three ids are the
+    conversation's. Immutable: ``dataclasses.replace(ctx, user_id="u-7")`` makes a changed
+    copy. Get one from :func:`current_context` or from a started span's ``context``.
+    """
+
+    trace_id: str
+    span_id: str | None = None
+    sampled: bool = True
+    conversation_id: str | None = None
+    session_id: str | None = None
+    user_id: str | None = None
+    #: the span this context describes (a tool started under it links to its inference)
+    _span: Any = field(default=None, repr=False, compare=False)
+    #: the ``ollive.conversation`` scope (inferences become its latest inference)
+    _scope: Scope | None = field(default=None, repr=False, compare=False)
+
+
+def current_context() -> SpanContext:
+    """The context a span started now would get: the current span's, else the current
+    ``ollive.conversation``'s, else a new trace (under the current OpenTelemetry span, if
+    any) with the SDK's sampling decision for it (``sampled`` is True while the SDK is off)."""
+    span = current_span.get()
+    if span is not None:
+        return span.context  # type: ignore[no-any-return]
+    scope = current_scope.get()
+    if scope is not None:
+        return SpanContext(
+            scope.trace_id,
+            None,
+            scope.sampled,
+            scope.conversation_id,
+            scope.session_id,
+            scope.user_id,
+            _scope=scope,
+        )
+    otel = otel_parent()
+    trace_id, span_id = otel if otel is not None else (new_trace_id(), None)
+    rt = _runtime.current()
+    sampled = True if rt is None else is_sampled(trace_id, rt.sample_rate)
+    return SpanContext(trace_id, span_id, sampled)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ollive.ids import uuid7_str
 from ollive.sdk import _render
 
 __all__ = ["ApplicationRecord", "ScoreRecord"]
@@ -15,7 +16,7 @@ _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def _rid(epoch_s: float) -> str:
-    return _render.uuid7_str(int(epoch_s * 1000))
+    return uuid7_str(int(epoch_s * 1000))
 
 
 def level_name(levelno: int) -> str:

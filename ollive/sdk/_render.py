@@ -7,7 +7,6 @@ never an exception into the app.
 from __future__ import annotations
 
 import json
-import random
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +17,7 @@ from ollive.events import (
     MAX_PREVIEW_CHARS,
 )
 
-__all__ = ["cut", "dumps", "iso", "metadata", "name", "preview", "quote", "status_of", "uuid7_str"]
+__all__ = ["cut", "dumps", "iso", "metadata", "name", "preview", "quote", "status_of"]
 
 _MAX_NAME = 256
 
@@ -71,26 +70,6 @@ def iso(epoch_s: float) -> str:
         _second_cache = (second, prefix)
     micros = int((epoch_s - second) * 1_000_000)
     return f"{prefix}.{min(micros, 999_999):06d}+00:00"
-
-
-_getrandbits = random.getrandbits
-
-
-def uuid7_str(ms: int) -> str:
-    """A UUIDv7 string for Unix milliseconds ``ms`` with 74 random bits.
-
-    The same layout as :func:`ollive.ids.uuid7_from_ms` (48-bit ms, version 7, 12-bit
-    counter from the random bits, variant ``10``, 62 random bits), formatted in one step
-    without building a :class:`uuid.UUID` (the export thread makes many per second).
-    """
-    rand = _getrandbits(74)
-    return "%08x-%04x-7%03x-%04x-%012x" % (  # noqa: UP031 - the fastest form here
-        (ms >> 16) & 0xFFFF_FFFF,
-        ms & 0xFFFF,
-        (rand >> 62) & 0xFFF,
-        0x8000 | ((rand >> 48) & 0x3FFF),
-        rand & 0xFFFF_FFFF_FFFF,
-    )
 
 
 def _message_text(message: Any) -> str | None:

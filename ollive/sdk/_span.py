@@ -1,8 +1,9 @@
 """The span base class: ids, context, timing, status and the trip to the processor.
 
-Shared by :class:`~ollive.sdk.spans.InferenceSpan` and :class:`~ollive.sdk.spans.ToolSpan`;
-every API path (context manager, the four decorator kinds, the integrations) starts a span
-with ``_start`` and ends it with ``_finish``, which never raises.
+Shared by :class:`~ollive.sdk.spans.InferenceSpan` and :class:`~ollive.sdk.spans.ToolSpan`.
+One life cycle for every path (the context manager, the four decorator kinds, the
+integrations): :meth:`Span.start`, optionally :meth:`Span.activate` /
+:meth:`Span.deactivate`, then :meth:`Span.end`. None of them raises into the app.
 """
 
 from __future__ import annotations
@@ -12,18 +13,20 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from ollive import ids
 from ollive.sdk import _render
 from ollive.sdk._context import (
+    SpanContext,
     current_scope,
     current_span,
     is_sampled,
-    new_span_id,
-    new_trace_id,
     otel_parent,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ollive.sdk.api import Runtime
+    from contextvars import Token
+
+    from ollive.sdk._runtime import Runtime
 
 __all__ = ["Span"]
 
@@ -31,6 +34,8 @@ _rid_lock = threading.Lock()
 _perf = time.perf_counter
 _q = _render.quote
 _now = time.time
+_new_trace_id = ids.new_trace_id
+_new_span_id = ids.new_span_id
 
 
 class Span:
@@ -68,7 +73,7 @@ class Span:
             with _rid_lock:
                 rid = self._rid
                 if rid is None:
-                    rid = self._rid = _render.uuid7_str(int((self.started_at or _now()) * 1000))
+                    rid = self._rid = ids.uuid7_str(int((self.started_at or _now()) * 1000))
         return rid
 
     def set_metadata(self, **values: Any) -> None:
@@ -83,8 +88,47 @@ class Span:
         self.error_code = type(exc).__name__
         self.error_message = str(exc)
 
+    @property
+    def context(self) -> SpanContext:
+        """This span as a parent: pass it as ``start(parent=...)`` to start a child."""
+        return SpanContext(
+            self.trace_id,
+            self.span_id,
+            self.sampled,
+            self.conversation_id,
+            self.session_id,
+            self.user_id,
+            _span=self,
+            _scope=self._scope,
+        )
+
     # --- life cycle (shared by the context manager and every decorator path) -------------
-    def _start(self, activate: bool = True) -> None:
+    def start(self, *, activate: bool = False, parent: SpanContext | None = None) -> None:
+        """Start the clock and take ids and conversation from ``parent`` (default: the
+        current span, else the current ``ollive.conversation``, else a new trace).
+
+        ``activate=True`` also makes it the current span until :meth:`end`. Never raises.
+        """
+        try:
+            if parent is None:
+                self._start(activate)
+            else:
+                self._start_under(parent, activate)
+        except Exception:  # pragma: no cover - fail open
+            self._rt.processor.count_internal_error()
+
+    def _start_under(self, parent: SpanContext, activate: bool) -> None:
+        self.trace_id = parent.trace_id
+        self.parent_span_id = parent.span_id
+        self.sampled = parent.sampled
+        self.conversation_id = parent.conversation_id
+        self.session_id = parent.session_id
+        self.user_id = parent.user_id
+        self._scope = parent._scope
+        self._link(parent._span)
+        self._begin(activate)
+
+    def _start(self, activate: bool) -> None:
         parent = current_span.get()
         if parent is not None:
             self.trace_id = parent.trace_id
@@ -108,12 +152,15 @@ class Span:
                 if otel is not None:
                     self.trace_id, self.parent_span_id = otel
                 else:
-                    self.trace_id = new_trace_id()
+                    self.trace_id = _new_trace_id()
                 rate = self._rt.sample_rate
                 if rate < 1.0:
                     self.sampled = is_sampled(self.trace_id, rate)
         self._link(parent)
-        self.span_id = new_span_id()
+        self._begin(activate)
+
+    def _begin(self, activate: bool) -> None:
+        self.span_id = _new_span_id()
         if activate:
             self._token = current_span.set(self)
         self.started_at = _now()
@@ -143,36 +190,48 @@ class Span:
     def _on_end(self) -> None:
         """Hook for subclasses, run on the caller's thread before the span is queued."""
 
-    def _finish(self, exc: BaseException | None = None, result: Any = None) -> None:
-        """End the span, never raising (instrumentation fails open and is counted)."""
+    def end(self, error: BaseException | None = None, result: Any = None) -> None:
+        """End the span and queue it (once; later calls do nothing). Never raises.
+
+        ``error``: the exception the call failed with (status and error fields from it).
+        ``result``: what the call returned, read for what can be learnt from it (an
+        inference reads a string as its output, an OpenAI completion or a LangChain message
+        for usage, output, finish reason and tool calls; a tool keeps it as its result).
+        """
         try:
-            if exc is None and result is not None:
+            if error is None and result is not None:
                 self._absorb(result)
-            self._end(exc)
+            self._end(error)
         except Exception:
             self._rt.processor.count_internal_error()
 
     def _absorb(self, result: Any) -> None:
         """Hook for subclasses: learn what can be learnt from a decorated function's result."""
 
-    def _activate(self) -> Any:
+    def activate(self) -> Token[Any]:
+        """Make this span the current one (its children nest under it); give the token back
+        to :meth:`deactivate`. For a span started with ``activate=False``."""
         return current_span.set(self)
 
+    def deactivate(self, token: Token[Any]) -> None:
+        """Undo :meth:`activate`; never raises (a token from another context is ignored)."""
+        try:  # noqa: SIM105 - hot path, cheaper than contextlib.suppress
+            current_span.reset(token)
+        except ValueError:  # made in another context (e.g. a different task)
+            pass
+
     def __enter__(self) -> Any:
-        try:
-            self._start()
-        except Exception:  # pragma: no cover - defensive
-            self._rt.processor.count_internal_error()
+        self.start(activate=True)
         return self
 
     def __exit__(self, et: Any, exc: BaseException | None, tb: Any) -> None:
-        self._finish(exc)
+        self.end(exc)
 
     async def __aenter__(self) -> Any:
         return self.__enter__()
 
     async def __aexit__(self, et: Any, exc: BaseException | None, tb: Any) -> None:
-        self._finish(exc)
+        self.end(exc)
 
     def to_event(self, service: str) -> dict[str, Any]:
         """The contract event as a plain dict (for redaction hooks; export uses :meth:`to_json`)."""

@@ -1,7 +1,9 @@
 """One decorator core for the four kinds of callables: sync, async, generator, async generator.
 
-``begin(args, kwargs)`` returns a started span (or ``None`` when the SDK is off); every path
-ends it through ``span._finish(exc, result)``, which never raises. The wrapped function's own
+``begin(args, kwargs, activate)`` returns a started span (or ``None`` when the SDK is off);
+every path ends it through the public ``span.end(error, result)``, which never raises, and
+generators make it current with ``span.activate()`` / ``span.deactivate(token)``: the same
+life cycle an integration drives. The wrapped function's own
 exceptions are re-raised unchanged.
 
 Generators: the span is made current only while the generator body runs (around each
@@ -17,8 +19,6 @@ import functools
 import inspect
 from collections.abc import AsyncGenerator, Callable, Generator
 from typing import Any
-
-from ollive.sdk._context import current_span
 
 __all__ = ["wrap"]
 
@@ -45,9 +45,9 @@ def _wrap_sync(fn: Callable[..., Any], begin: Begin) -> Callable[..., Any]:
         try:
             result = fn(*args, **kwargs)
         except BaseException as exc:
-            span._finish(exc)
+            span.end(exc)
             raise
-        span._finish(None, result)
+        span.end(None, result)
         return result
 
     return wrapper
@@ -62,9 +62,9 @@ def _wrap_async(fn: Callable[..., Any], begin: Begin) -> Callable[..., Any]:
         try:
             result = await fn(*args, **kwargs)
         except BaseException as exc:
-            span._finish(exc)
+            span.end(exc)
             raise
-        span._finish(None, result)
+        span.end(None, result)
         return result
 
     return wrapper
@@ -81,7 +81,7 @@ def _wrap_gen(fn: Callable[..., Any], begin: Begin) -> Callable[..., Any]:
         thrown: BaseException | None = None
         try:
             while True:
-                token = current_span.set(span)
+                token = span.activate()
                 try:
                     if thrown is not None:
                         exc, thrown = thrown, None
@@ -89,7 +89,7 @@ def _wrap_gen(fn: Callable[..., Any], begin: Begin) -> Callable[..., Any]:
                     else:
                         item = gen.send(sent)
                 finally:
-                    current_span.reset(token)
+                    span.deactivate(token)
                 _chunk(span, item)
                 try:
                     sent = yield item
@@ -98,14 +98,14 @@ def _wrap_gen(fn: Callable[..., Any], begin: Begin) -> Callable[..., Any]:
                 except BaseException as exc:  # thrown in by the consumer: pass it on
                     thrown, sent = exc, None
         except StopIteration as stop:
-            span._finish(None)
+            span.end(None)
             return stop.value
         except GeneratorExit as exc:
             gen.close()
-            span._finish(exc)
+            span.end(exc)
             raise
         except BaseException as exc:
-            span._finish(exc)
+            span.end(exc)
             raise
 
     return wrapper
@@ -124,7 +124,7 @@ def _wrap_async_gen(fn: Callable[..., Any], begin: Begin) -> Callable[..., Any]:
         thrown: BaseException | None = None
         try:
             while True:
-                token = current_span.set(span)
+                token = span.activate()
                 try:
                     if thrown is not None:
                         exc, thrown = thrown, None
@@ -132,7 +132,7 @@ def _wrap_async_gen(fn: Callable[..., Any], begin: Begin) -> Callable[..., Any]:
                     else:
                         item = await agen.asend(sent)
                 finally:
-                    current_span.reset(token)
+                    span.deactivate(token)
                 _chunk(span, item)
                 try:
                     sent = yield item
@@ -141,13 +141,13 @@ def _wrap_async_gen(fn: Callable[..., Any], begin: Begin) -> Callable[..., Any]:
                 except BaseException as exc:
                     thrown, sent = exc, None
         except StopAsyncIteration:
-            span._finish(None)
+            span.end(None)
         except GeneratorExit as exc:
             await agen.aclose()
-            span._finish(exc)
+            span.end(exc)
             raise
         except BaseException as exc:
-            span._finish(exc)
+            span.end(exc)
             raise
 
     return wrapper

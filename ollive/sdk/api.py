@@ -16,23 +16,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from pydantic import ValidationError
-
-from ollive.config import Settings
-from ollive.errors import ConfigError
-from ollive.sdk._context import (
-    Scope,
-    current_scope,
-    current_span,
-    is_sampled,
-    new_trace_id,
-    otel_parent,
-)
+from ollive.config.sdk import SdkConfig, SdkSettings, resolve_sdk_config
+from ollive.ids import new_trace_id
+from ollive.sdk import _runtime
+from ollive.sdk._context import Scope, current_scope, current_span, is_sampled, otel_parent
 from ollive.sdk._records import ScoreRecord
+from ollive.sdk._runtime import Runtime
 from ollive.sdk._wrappers import wrap
 from ollive.sdk.exporter import HttpExporter
+from ollive.sdk.hooks import count_internal_error, inference_span, is_enabled, tool_span
 from ollive.sdk.processor import BatchProcessor, Redactor
-from ollive.sdk.spans import NOOP_SPAN, InferenceSpan, NoopSpan, ToolSpan
+from ollive.sdk.spans import NOOP_SPAN, InferenceSpan, NoopSpan
 
 if TYPE_CHECKING:  # pragma: no cover
     import httpx
@@ -56,16 +50,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 _SCORE_SOURCES = ("user", "model", "human")
 
 
-class Runtime:
-    """What ``init`` sets up: the processor and the per-process knobs spans read."""
-
-    def __init__(self, processor: BatchProcessor, service: str, sample_rate: float) -> None:
-        self.processor = processor
-        self.service = service
-        self.sample_rate = sample_rate
-
-
-_runtime: Runtime | None = None
 _init_lock = threading.Lock()
 _atexit_registered = False
 _shutdown_timeout_s = 5.0  # the deadline of the flush at interpreter exit
@@ -91,48 +75,44 @@ def init(
     shutdown_timeout_s: float = 5.0,
     redact: Redactor | None = None,
     transport: httpx.BaseTransport | None = None,
-    settings: Settings | None = None,
+    settings: SdkSettings | None = None,
 ) -> bool:
-    """Start the SDK: arguments win over ``OLLIVE_*`` settings. True when it is enabled.
+    """Start the SDK. True when it is enabled.
 
-    Raises :class:`~ollive.errors.ConfigError` for a malformed ``OLLIVE_*`` variable (the
-    one place the SDK raises: at wiring time, never on a call path).
+    Each argument left ``None`` comes from ``settings`` when given, else from its
+    ``OLLIVE_*`` environment variable, else its default; a value passed is used as is
+    (``max_retries=0`` retries zero times, ``sample_rate=0.0`` keeps nothing; a sample rate
+    outside [0, 1] is clamped). Raises :class:`~ollive.errors.ConfigError` for a malformed
+    ``OLLIVE_*`` variable or an out-of-range value (the one place the SDK raises: at wiring
+    time, never on a call path).
 
     ``redact`` runs on the export thread with each event dict and returns it (changed or
     not) or ``None`` to drop it. ``transport`` goes to the ``httpx.Client`` (tests).
     Calling ``init`` again flushes and replaces the previous setup. Pending events are
     flushed at interpreter exit, within ``shutdown_timeout_s``.
     """
-    global _runtime, _atexit_registered, _shutdown_timeout_s
-    try:
-        s = settings or Settings()  # type: ignore[call-arg]  # values come from the environment
-    except ValidationError as exc:
-        raise ConfigError(f"ollive.init: invalid OLLIVE_* setting: {exc}") from None
+    global _atexit_registered, _shutdown_timeout_s
+    config = resolve_sdk_config(
+        endpoint,
+        api_key,
+        service,
+        None if sample_rate is None else min(max(sample_rate, 0.0), 1.0),
+        disabled=disabled,
+        max_queue_size=max_queue_size,
+        max_batch_events=max_batch_events,
+        max_batch_bytes=max_batch_bytes,
+        flush_interval_s=flush_interval_s,
+        export_timeout_s=export_timeout_s,
+        max_retries=max_retries,
+        settings=settings,
+    )
     with _init_lock:
-        old, _runtime = _runtime, None
+        old = _runtime.swap(None)
         if old is not None:
             old.processor.shutdown(shutdown_timeout_s)
-        if s.disabled if disabled is None else disabled:
+        if config.disabled:
             return False
-        exporter = HttpExporter(
-            endpoint or s.endpoint,
-            api_key or s.api_key,
-            timeout_s=export_timeout_s or s.export_timeout_s,
-            max_retries=s.max_retries if max_retries is None else max_retries,
-            backoff_base_s=retry_backoff_s,
-            transport=transport,
-        )
-        processor = BatchProcessor(
-            exporter,
-            service=service or s.service,
-            max_queue_size=max_queue_size or s.max_queue_size,
-            max_batch_events=max_batch_events or s.max_batch_events,
-            max_batch_bytes=max_batch_bytes or s.max_batch_bytes,
-            flush_interval_s=flush_interval_s or s.flush_interval_s,
-            redact=redact,
-        )
-        rate = s.sample_rate if sample_rate is None else min(max(sample_rate, 0.0), 1.0)
-        _runtime = Runtime(processor, service or s.service, rate)
+        _runtime.swap(_build_runtime(config, retry_backoff_s, redact, transport))
         _shutdown_timeout_s = shutdown_timeout_s
         if not _atexit_registered:
             atexit.register(_at_exit)
@@ -140,33 +120,53 @@ def init(
         return True
 
 
+def _build_runtime(
+    config: SdkConfig,
+    retry_backoff_s: float,
+    redact: Redactor | None,
+    transport: httpx.BaseTransport | None,
+) -> Runtime:
+    exporter = HttpExporter(
+        config.endpoint,
+        config.api_key,
+        timeout_s=config.export_timeout_s,
+        max_retries=config.max_retries,
+        backoff_base_s=retry_backoff_s,
+        transport=transport,
+    )
+    processor = BatchProcessor(
+        exporter,
+        service=config.service,
+        max_queue_size=config.max_queue_size,
+        max_batch_events=config.max_batch_events,
+        max_batch_bytes=config.max_batch_bytes,
+        flush_interval_s=config.flush_interval_s,
+        redact=redact,
+    )
+    return Runtime(processor, config.service, config.sample_rate)
+
+
 def _at_exit() -> None:
     shutdown(_shutdown_timeout_s)
 
 
-def is_enabled() -> bool:
-    """True between :func:`init` and :func:`shutdown` (and not disabled)."""
-    return _runtime is not None
-
-
 def flush(timeout_s: float = 5.0) -> bool:
     """Send everything queued so far; True when it was exported within ``timeout_s``."""
-    rt = _runtime
+    rt = _runtime.current()
     return True if rt is None else rt.processor.flush(timeout_s)
 
 
 def shutdown(timeout_s: float = 5.0) -> bool:
     """Flush within ``timeout_s`` and stop the SDK; later calls are no-ops until ``init``."""
-    global _runtime
     with _init_lock:
-        rt, _runtime = _runtime, None
+        rt = _runtime.swap(None)
     return True if rt is None else rt.processor.shutdown(timeout_s)
 
 
 def stats() -> dict[str, int]:
     """The transport's counters: enqueued, queued, sent, failed, retried, dropped,
     internal_errors (all zero before ``init``)."""
-    rt = _runtime
+    rt = _runtime.current()
     return dict(_ZERO_STATS) if rt is None else rt.processor.stats()
 
 
@@ -190,7 +190,7 @@ def conversation(
     else:
         otel = otel_parent()
         trace_id = otel[0] if otel is not None else new_trace_id()
-        rt = _runtime
+        rt = _runtime.current()
         sampled = True if rt is None else is_sampled(trace_id, rt.sample_rate)
     scope = Scope(
         trace_id,
@@ -252,7 +252,7 @@ def inference(
     result becomes the output preview, an OpenAI completion or LangChain message is read
     for usage, output and tool calls; yielded chunks record TTFT.
     """
-    rt = _runtime
+    rt = _runtime.current()
     if rt is None:
         return _InferenceDecorator(
             provider, model, {"input": input, "stream": stream, "metadata": metadata}
@@ -272,18 +272,16 @@ def _decorate_inference(fn: F, provider: str, model: str, options: dict[str, Any
     fixed_input = options.get("input")
 
     def begin(args: tuple[Any, ...], kwargs: dict[str, Any], activate: bool) -> Any:
-        rt = _runtime
-        if rt is None:
-            return None
         try:
-            span = InferenceSpan(rt, provider, model)
-            span._input = fixed_input if fixed_input is not None else _guess_input(args, kwargs)
-            if metadata:
-                span.metadata = dict(metadata)
-            span._start(activate)
+            span = inference_span(provider, model, metadata=metadata)
+            if span is not None:
+                span.set_input(
+                    fixed_input if fixed_input is not None else _guess_input(args, kwargs)
+                )
+                span.start(activate=activate)
             return span
         except Exception:  # pragma: no cover - fail open
-            rt.processor.count_internal_error()
+            count_internal_error()
             return None
 
     return wrap(fn, begin)  # type: ignore[return-value]
@@ -316,17 +314,13 @@ def tool(
         tool_name: str = name or getattr(func, "__name__", None) or "tool"
 
         def begin(args: tuple[Any, ...], kwargs: dict[str, Any], activate: bool) -> Any:
-            rt = _runtime
-            if rt is None:
-                return None
             try:
-                span = ToolSpan(rt, tool_name, args, kwargs)
-                if metadata:
-                    span.metadata = dict(metadata)
-                span._start(activate)
+                span = tool_span(tool_name, args=args, kwargs=kwargs, metadata=metadata)
+                if span is not None:
+                    span.start(activate=activate)
                 return span
             except Exception:  # pragma: no cover - fail open
-                rt.processor.count_internal_error()
+                count_internal_error()
                 return None
 
         return wrap(func, begin)  # type: ignore[return-value]
@@ -350,7 +344,7 @@ def score(
     metadata: dict[str, Any] | None = None,
 ) -> None:
     """Record feedback or an evaluation (``source``: user, model or human) about an event."""
-    rt = _runtime
+    rt = _runtime.current()
     if rt is None or target_request_id is None:
         return
     if source not in _SCORE_SOURCES:

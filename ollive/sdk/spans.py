@@ -19,7 +19,7 @@ from ollive.sdk import _render
 from ollive.sdk._span import Span as _Span
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ollive.sdk.api import Runtime
+    from ollive.sdk._runtime import Runtime
 
 __all__ = ["InferenceSpan", "NoopSpan", "ToolSpan"]
 
@@ -135,7 +135,7 @@ class InferenceSpan(_Span):
             if self._output is None:
                 self._output = result
             return
-        from ollive.sdk._shapes import absorb_response
+        from ollive.sdk.shapes import absorb_response
 
         absorb_response(self, result)
 
@@ -241,6 +241,10 @@ class ToolSpan(_Span):
         parent = self._parent_inference
         return None if parent is None else parent.request_id
 
+    def set_parent_inference(self, inference: InferenceSpan | None) -> None:
+        """Link this tool call to the inference that asked for it (``None``: to none)."""
+        self._parent_inference = inference
+
     def set_args(self, value: Any) -> None:
         """Replace the arguments preview source."""
         self._args, self._kwargs = (value,), None
@@ -272,14 +276,15 @@ class ToolSpan(_Span):
 class NoopSpan:
     """What the API hands out before ``ollive.init``, when disabled, or when not sampled away.
 
-    Every setter does nothing; ``request_id`` is ``None``.
+    Every setter and life-cycle method (``start``, ``end``, ``activate``, ``deactivate``)
+    does nothing; ``request_id`` is ``None``.
     """
 
     request_id: str | None = None
     parent_request_id: str | None = None
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("set_") or name in ("record_first_token", "record_exception"):
+        if name.startswith("set_") or name in _NOOP_METHODS:
             return _nothing
         raise AttributeError(name)
 
@@ -294,6 +299,11 @@ class NoopSpan:
 
     async def __aexit__(self, *exc: Any) -> None:
         return None
+
+
+_NOOP_METHODS = frozenset(
+    {"record_first_token", "record_exception", "start", "end", "activate", "deactivate"}
+)
 
 
 def _nothing(*args: Any, **kwargs: Any) -> None:

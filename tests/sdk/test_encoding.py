@@ -90,8 +90,7 @@ def test_request_ids_are_uuid7_with_the_ids_module_layout() -> None:
     import random
     import uuid
 
-    from ollive.ids import uuid7_from_ms
-    from ollive.sdk._render import uuid7_str
+    from ollive.ids import uuid7_from_ms, uuid7_str
 
     state = random.getstate()
     try:

@@ -26,70 +26,56 @@ into LangChain. Do not also decorate the same tools with ``@ollive.tool`` (doubl
 
 from __future__ import annotations
 
-import time
+import dataclasses
 from typing import Any
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
 
-from ollive.sdk import api
-from ollive.sdk._context import (
-    Scope,
-    current_scope,
-    current_span,
-    is_sampled,
-    new_span_id,
-    new_trace_id,
+from ollive.sdk import (
+    InferenceSpan,
+    SpanContext,
+    ToolSpan,
+    count_internal_error,
+    current_context,
+    inference_span,
+    is_enabled,
+    tool_span,
 )
-from ollive.sdk._shapes import absorb_response, absorb_usage, get
-from ollive.sdk._span import Span as _Span
-from ollive.sdk.spans import InferenceSpan, ToolSpan
+from ollive.sdk.shapes import absorb_response, absorb_usage, get
 
 __all__ = ["CallbackHandler"]
 
 _MAX_OPEN_RUNS = 10_000
+_ID_KEYS = (("conversation_id", "thread_id"), ("session_id", "session"), ("user_id", "user"))
 
 
 class _Root:
-    """What one root run (a graph invocation) shares: its trace and its inferences."""
+    """What one root run (a graph invocation) shares: its inferences, for linking tools."""
 
-    __slots__ = (
-        "by_tool_call",
-        "conversation_id",
-        "last_inference",
-        "sampled",
-        "scope",
-        "session_id",
-        "trace_id",
-        "user_id",
-    )
+    __slots__ = ("by_tool_call", "last_inference")
 
-    def __init__(
-        self, trace_id: str, sampled: bool, ids: tuple[Any, Any, Any], scope: Scope | None = None
-    ) -> None:
-        self.scope = scope  # the ollive.conversation the run started in, if any
-        self.trace_id = trace_id
-        self.sampled = sampled
-        self.conversation_id, self.session_id, self.user_id = ids
+    def __init__(self) -> None:
         self.last_inference: InferenceSpan | None = None
         self.by_tool_call: dict[str, InferenceSpan] = {}
 
 
 class _Run:
-    __slots__ = ("parent_span_id", "root", "root_id", "span", "span_id")
+    """One LangChain run: its root, the context its children start under, its span if any."""
 
-    def __init__(
-        self, root: _Root, root_id: UUID, span_id: str | None, parent_span_id: str | None
-    ) -> None:
+    __slots__ = ("context", "root", "span")
+
+    def __init__(self, root: _Root, context: SpanContext) -> None:
         self.root = root
-        self.root_id = root_id
-        self.span_id = span_id
-        self.parent_span_id = parent_span_id
-        self.span: _Span | None = None
+        self.context = context
+        self.span: InferenceSpan | ToolSpan | None = None
 
 
 class CallbackHandler(BaseCallbackHandler):
-    """Turns LangChain/LangGraph runs into Ollive events (see the module docstring)."""
+    """Turns LangChain/LangGraph runs into Ollive events (see the module docstring).
+
+    Built only on the public integration hooks of :mod:`ollive.sdk`.
+    """
 
     run_inline = True  # cheap and non-blocking: no need for LangChain's executor hop
     raise_error = False
@@ -109,73 +95,38 @@ class CallbackHandler(BaseCallbackHandler):
 
     # --- bookkeeping -------------------------------------------------------------------------
     def _open(
-        self,
-        run_id: UUID,
-        parent_run_id: UUID | None,
-        metadata: dict[str, Any] | None,
-        exported: bool,
-    ) -> _Run | None:
+        self, run_id: UUID, parent_run_id: UUID | None, metadata: dict[str, Any] | None
+    ) -> _Run:
         parent = self._runs.get(parent_run_id) if parent_run_id is not None else None
         if parent is not None:
-            run = _Run(parent.root, parent.root_id, None, parent.span_id)
+            run = _Run(parent.root, parent.context)
         else:
-            run = self._new_root(run_id, metadata or {})
-        run.span_id = new_span_id() if exported else run.parent_span_id
+            run = _Run(_Root(), self._root_context(metadata or {}))
         runs = self._runs
-        if (
-            len(runs) >= _MAX_OPEN_RUNS
-        ):  # runs LangChain never ended (aborted streams): forget the oldest
+        if len(runs) >= _MAX_OPEN_RUNS:  # runs LangChain never ended (aborted streams)
             runs.pop(next(iter(runs)), None)
         runs[run_id] = run
         return run
 
-    def _new_root(self, run_id: UUID, metadata: dict[str, Any]) -> _Run:
-        outer = current_span.get()
-        scope = current_scope.get()
-        rt = api._runtime
-        parent_span_id = None
-        if outer is not None:
-            trace_id, sampled, parent_span_id = outer.trace_id, outer.sampled, outer.span_id
-        elif scope is not None:
-            trace_id, sampled = scope.trace_id, scope.sampled
-        else:
-            trace_id = new_trace_id()
-            sampled = rt is None or is_sampled(trace_id, rt.sample_rate)
-        context = outer or scope
-        ids = tuple(
-            metadata.get(key) or metadata.get(alias) or default or getattr(context, key, None)
-            for key, alias, default in zip(
-                ("conversation_id", "session_id", "user_id"),
-                ("thread_id", "session", "user"),
-                self._ids,
-                strict=True,
-            )
+    def _root_context(self, metadata: dict[str, Any]) -> SpanContext:
+        """The current ollive span's, conversation's or a new trace's context, with the
+        conversation ids of the run's metadata, else of the handler, else of that context."""
+        context = current_context()
+        conversation_id, session_id, user_id = (
+            _str(metadata.get(key) or metadata.get(alias) or default or getattr(context, key))
+            for (key, alias), default in zip(_ID_KEYS, self._ids, strict=True)
         )
-        if scope is None and outer is not None:
-            scope = outer._scope
-        root = _Root(trace_id, sampled, ids, scope)  # type: ignore[arg-type]
-        return _Run(root, run_id, None, parent_span_id)
+        return dataclasses.replace(
+            context, conversation_id=conversation_id, session_id=session_id, user_id=user_id
+        )
 
     def _close(self, run_id: UUID) -> _Run | None:
         return self._runs.pop(run_id, None)
 
-    def _begin(self, span: _Span, run: _Run) -> None:
-        root = run.root
-        span.trace_id = root.trace_id
-        span.span_id = run.span_id or new_span_id()
-        span.parent_span_id = run.parent_span_id
-        span.sampled = root.sampled
-        span.conversation_id, span.session_id, span.user_id = (
-            _str(root.conversation_id),
-            _str(root.session_id),
-            _str(root.user_id),
-        )
-        span.started_at = time.time()
-        span._t0 = time.perf_counter()
-        if isinstance(span, InferenceSpan):
-            # so @ollive.tool functions called later in the same conversation link to it
-            span._scope = root.scope
+    def _begin(self, span: InferenceSpan | ToolSpan, run: _Run) -> None:
+        span.start(parent=run.context)
         run.span = span
+        run.context = span.context  # what runs inside this one nest under
 
     def _end(self, run_id: UUID, exc: BaseException | None = None, result: Any = None) -> None:
         run = self._close(run_id)
@@ -188,8 +139,8 @@ class CallbackHandler(BaseCallbackHandler):
             elif isinstance(span, ToolSpan) and exc is None:
                 span.set_result(get(result, "content", result))
         except Exception:
-            span._rt.processor.count_internal_error()
-        span._finish(exc)
+            count_internal_error()
+        span.end(exc)
 
     def _absorb_llm_result(self, span: InferenceSpan, root: _Root, response: Any) -> None:
         generations = get(response, "generations") or [[]]
@@ -220,13 +171,10 @@ class CallbackHandler(BaseCallbackHandler):
         metadata: dict[str, Any] | None,
         kwargs: dict[str, Any],
     ) -> None:
-        rt = api._runtime
-        if rt is None:
+        if not is_enabled():
             return
         try:
-            run = self._open(run_id, parent_run_id, metadata, exported=True)
-            if run is None:
-                return
+            run = self._open(run_id, parent_run_id, metadata)
             meta = metadata or {}
             params = kwargs.get("invocation_params") or {}
             model = meta.get("ls_model_name") or params.get("model") or params.get("model_name")
@@ -238,13 +186,15 @@ class CallbackHandler(BaseCallbackHandler):
             provider = self._provider or meta.get("ls_provider") or params.get("_type")
             if not provider and serialized and serialized.get("id"):
                 provider = serialized["id"][-1]
-            span = InferenceSpan(
-                rt, str(provider or "langchain"), str(model or params.get("_type") or "unknown")
+            span = inference_span(
+                str(provider or "langchain"),
+                str(model or params.get("_type") or "unknown"),
+                input=prompt,
             )
-            span.set_input(prompt)
-            self._begin(span, run)
+            if span is not None:
+                self._begin(span, run)
         except Exception:
-            rt.processor.count_internal_error()
+            count_internal_error()
 
     # --- LangChain callbacks ---------------------------------------------------------------------
     def on_chat_model_start(
@@ -318,25 +268,24 @@ class CallbackHandler(BaseCallbackHandler):
         inputs: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        rt = api._runtime
-        if rt is None:
+        if not is_enabled():
             return
         try:
-            run = self._open(run_id, parent_run_id, metadata, exported=True)
-            if run is None:
-                return
+            run = self._open(run_id, parent_run_id, metadata)
             name = (serialized or {}).get("name") or kwargs.get("name") or "tool"
-            span = ToolSpan(rt, str(name), (inputs if inputs is not None else input_str,))
+            span = tool_span(str(name), args=(inputs if inputs is not None else input_str,))
+            if span is None:
+                return
             call_id = kwargs.get("tool_call_id")
-            root = run.root
-            span._parent_inference = (
-                root.by_tool_call.get(call_id) if call_id else None
-            ) or root.last_inference
             if call_id:
                 span.set_metadata(tool_call_id=call_id)
             self._begin(span, run)
+            root = run.root
+            span.set_parent_inference(
+                (root.by_tool_call.get(call_id) if call_id else None) or root.last_inference
+            )
         except Exception:
-            rt.processor.count_internal_error()
+            count_internal_error()
 
     def on_tool_end(
         self, output: Any, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any
@@ -364,13 +313,12 @@ class CallbackHandler(BaseCallbackHandler):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        rt = api._runtime
-        if rt is None:
+        if not is_enabled():
             return
         try:
-            self._open(run_id, parent_run_id, metadata, exported=False)
+            self._open(run_id, parent_run_id, metadata)
         except Exception:
-            rt.processor.count_internal_error()
+            count_internal_error()
 
     def on_chain_end(
         self, outputs: Any, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any

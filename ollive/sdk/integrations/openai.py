@@ -25,10 +25,8 @@ import inspect
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
-from ollive.sdk import api
-from ollive.sdk._context import current_span
-from ollive.sdk._shapes import absorb_chunk, absorb_response, finish_stream
-from ollive.sdk.spans import InferenceSpan
+from ollive.sdk import InferenceSpan, count_internal_error, inference_span, is_enabled
+from ollive.sdk.shapes import absorb_chunk, absorb_response, finish_stream
 
 __all__ = ["instrument"]
 
@@ -87,20 +85,22 @@ def _count_attempts(client: Any, is_async: bool) -> None:
 
 
 def _begin(provider: str, stream_usage: bool, kwargs: dict[str, Any]) -> InferenceSpan | None:
-    rt = api._runtime
-    if rt is None:
+    if not is_enabled():
         return None
     try:
         if kwargs.get("stream") and stream_usage and "stream_options" not in kwargs:
             kwargs["stream_options"] = {"include_usage": True}
-        span = InferenceSpan(rt, provider, str(kwargs.get("model") or "unknown"))
-        span._input = kwargs.get("messages")
-        if kwargs.get("stream"):
-            span.stream = True
-        span._start(activate=False)
+        span = inference_span(
+            provider,
+            str(kwargs.get("model") or "unknown"),
+            input=kwargs.get("messages"),
+            stream=bool(kwargs.get("stream")),
+        )
+        if span is not None:
+            span.start(activate=False)
         return span
     except Exception:
-        rt.processor.count_internal_error()
+        count_internal_error()
         return None
 
 
@@ -116,8 +116,8 @@ def _finish(span: InferenceSpan, response: Any) -> None:
         if model and model != span.model:
             span.set_metadata(response_model=model)
     except Exception:
-        span._rt.processor.count_internal_error()
-    span._finish(None)
+        count_internal_error()
+    span.end()
 
 
 def _sync_create(original: Any, provider: str, stream_usage: bool) -> Any:
@@ -127,15 +127,15 @@ def _sync_create(original: Any, provider: str, stream_usage: bool) -> Any:
             return original(*args, **kwargs)
         holder = [0]
         token = _attempts.set(holder)
-        span_token = span._activate()
+        span_token = span.activate()
         try:
             response = original(*args, **kwargs)
         except BaseException as exc:
-            span._finish(exc)
+            span.end(exc)
             raise
         finally:
             _attempts.reset(token)
-            _reset(span_token)
+            span.deactivate(span_token)
         _note_attempts(span, holder)
         if kwargs.get("stream"):
             return _Stream(response, span)
@@ -153,15 +153,15 @@ def _async_create(original: Any, provider: str, stream_usage: bool) -> Any:
             return await original(*args, **kwargs)
         holder = [0]
         token = _attempts.set(holder)
-        span_token = span._activate()
+        span_token = span.activate()
         try:
             response = await original(*args, **kwargs)
         except BaseException as exc:
-            span._finish(exc)
+            span.end(exc)
             raise
         finally:
             _attempts.reset(token)
-            _reset(span_token)
+            span.deactivate(span_token)
         _note_attempts(span, holder)
         if kwargs.get("stream"):
             return _AsyncStream(response, span)
@@ -170,11 +170,6 @@ def _async_create(original: Any, provider: str, stream_usage: bool) -> Any:
 
     create.__wrapped__ = original  # type: ignore[attr-defined]
     return create
-
-
-def _reset(token: Any) -> None:
-    with contextlib.suppress(ValueError):
-        current_span.reset(token)
 
 
 class _StreamBase:
@@ -190,7 +185,7 @@ class _StreamBase:
             try:
                 absorb_chunk(self._span, chunk, self._state)
             except Exception:
-                self._span._rt.processor.count_internal_error()
+                count_internal_error()
 
     def _done(self, exc: BaseException | None) -> None:
         span, self._span = self._span, None
@@ -198,8 +193,8 @@ class _StreamBase:
             try:
                 finish_stream(span, self._state)
             except Exception:
-                span._rt.processor.count_internal_error()
-            span._finish(exc)
+                count_internal_error()
+            span.end(exc)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
