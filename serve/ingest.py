@@ -140,7 +140,7 @@ api.add_exception_handler(OlliveError, _handle_error)
 
 
 def _build_redactor(policy_file: Path | None) -> Any:
-    from ollive.ingest.redact import Redactor, load_policies
+    from ollive.redact import Redactor, load_policies
 
     if policy_file is not None:
         default, projects = load_policies(policy_file)

@@ -83,7 +83,7 @@ def run_capacity_bench(
     from ollive.bench._workload import make_events
     from ollive.ingest import IngestPipeline
     from ollive.ingest.otlp import OTLP_PROTOBUF, convert_spans, decode_trace_request
-    from ollive.ingest.redact import Redactor
+    from ollive.redact import Redactor
     from ollive.store.chdb import ChdbWarehouse
     from ollive.store.migrations import migrate
 

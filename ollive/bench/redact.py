@@ -25,9 +25,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
 
+from ollive.bench._redact_eval import score_against_labels
 from ollive.demo.pii_corpus import LABELLED_ENTITIES, generate_pii_corpus
-from ollive.ingest._redact_eval import score_against_labels
-from ollive.ingest.redact import DEFAULT_POLICY, RedactionPolicy, RedactionResult, Redactor
+from ollive.redact import DEFAULT_POLICY, Policy, RedactionResult, Redactor
 
 __all__ = ["run_redact_bench"]
 
@@ -61,7 +61,7 @@ def run_redact_bench(
     items = [s.text for s in corpus]
     megabytes = sum(len(t.encode("utf-8")) for t in items) / 1e6
     t0 = time.perf_counter()
-    vanilla = RedactionPolicy.vanilla()
+    vanilla = Policy.vanilla()
     presidio_full = Redactor(vanilla, fast=False, cache_size=0)
     presidio_fast = Redactor(vanilla, cache_size=0)
     ollive_full = Redactor(DEFAULT_POLICY, fast=False, cache_size=0)

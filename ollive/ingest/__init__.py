@@ -1,4 +1,7 @@
-"""Server side of ingest, pure and Ray-free: validate, price, redact, dedupe, to Arrow."""
+"""Server side of ingest, pure and Ray-free: validate, price, redact, dedupe, to Arrow.
+
+Redaction itself is :mod:`ollive.redact` (``Redactor``, ``Policy``...); ingest calls it.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +15,6 @@ from ollive.ingest.pipeline import (
     TextRedactor,
     shard_of,
 )
-from ollive.ingest.redact import (
-    DEFAULT_POLICY,
-    Finding,
-    RedactionPolicy,
-    RedactionResult,
-    Redactor,
-)
 from ollive.ingest.to_arrow import events_to_arrow
 from ollive.ingest.validate import (
     BatchTooLargeError,
@@ -29,11 +25,6 @@ from ollive.ingest.validate import (
 )
 
 __all__: list[str] = [
-    "DEFAULT_POLICY",
-    "Finding",
-    "RedactionPolicy",
-    "RedactionResult",
-    "Redactor",
     "REDACTED_FIELDS",
     "BatchTooLargeError",
     "DedupeOutcome",

@@ -36,7 +36,7 @@ FAILED_ENTITY = "REDACTION_FAILED"
 
 
 class TextRedactor(Protocol):
-    """What the pipeline needs from :class:`ollive.ingest.redact.Redactor`.
+    """What the pipeline needs from :class:`ollive.redact.Redactor`.
 
     ``redact_batch(texts)`` returns one result per text with ``.text`` (redacted), entity
     counts (``.counts``) and an error indicator (``.error``, None when it worked).

@@ -31,6 +31,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ollive.redact._presidio import enhance_with_context
+
 __all__ = ["WindowSpec", "WindowedAnalyzer"]
 
 _NO_WINDOWS = "never"  # a recognizer that cannot fire in this configuration
@@ -353,4 +355,4 @@ class WindowedAnalyzer:
                 results.append(self._tag(r, rec, self._result_cls))
         if artifacts is None:
             return results
-        return self.analyzer._enhance_using_context(text, results, artifacts, plan.recognizers)  # type: ignore[no-any-return]
+        return enhance_with_context(self.analyzer, text, results, artifacts, plan.recognizers)

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import threading
 import types
+from collections.abc import Sequence
 from typing import Any
 
 __all__ = [
     "build_analyzer",
+    "enhance_with_context",
     "build_anonymizer",
     "build_nlp_engine",
     "installed_spacy_model",
@@ -71,10 +73,10 @@ def _engine_class() -> type:
 
         def __init__(self, nlp: Any, model_name: str) -> None:
             super().__init__(models=[{"lang_code": "en", "model_name": model_name}])
-            self._preloaded = nlp
+            self.preloaded_pipeline = nlp
 
         def load(self) -> None:
-            self.nlp = {"en": self._preloaded}  # type: ignore[assignment]
+            self.nlp = {"en": self.preloaded_pipeline}  # type: ignore[assignment]
 
     return OfflineSpacyNlpEngine
 
@@ -114,3 +116,42 @@ def build_anonymizer() -> Any:
     from presidio_anonymizer import AnonymizerEngine
 
     return AnonymizerEngine()
+
+
+def enhance_with_context(
+    analyzer: Any,
+    text: str,
+    results: list[Any],
+    nlp_artifacts: Any,
+    recognizers: Sequence[Any],
+    context: list[str] | None = None,
+) -> list[Any]:
+    """Context enhancement as ``analyzer.analyze`` applies it, through public calls only.
+
+    The same two steps, in the same order, as ``AnalyzerEngine.analyze`` (presidio-analyzer
+    2.2): each recognizer's ``enhance_using_context`` on its own results (tagged with its
+    ``id``), then the analyzer's ``context_aware_enhancer`` over all of them.
+    """
+    from presidio_analyzer import RecognizerResult
+
+    key = RecognizerResult.RECOGNIZER_IDENTIFIER_KEY
+    enhanced: list[Any] = []
+    for rec in recognizers:
+        own = [r for r in results if r.recognition_metadata[key] == rec.id]
+        others = [r for r in results if r.recognition_metadata[key] != rec.id]
+        enhanced.extend(
+            rec.enhance_using_context(
+                text=text,
+                raw_recognizer_results=own,
+                other_raw_recognizer_results=others,
+                nlp_artifacts=nlp_artifacts,
+                context=context,
+            )
+        )
+    return analyzer.context_aware_enhancer.enhance_using_context(  # type: ignore[no-any-return]
+        text=text,
+        raw_results=enhanced,
+        nlp_artifacts=nlp_artifacts,
+        recognizers=list(recognizers),
+        context=context,
+    )

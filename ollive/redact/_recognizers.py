@@ -18,7 +18,7 @@ fires so that code, JSON, logs and answers survive redaction:
 * ``ValidatedIpRecognizer``: Presidio's IPv4/IPv6 patterns, validated by ``ipaddress``; a
   lone ``::`` (C++ scopes, slices) is not an address.
 
-Every class carries a ``FAST_SPEC`` (see ``_fastscan``): the seed every match contains, and
+Every class carries a ``FAST_SPEC`` (see ``_gates``): the seed every match contains, and
 the left context it reads, which is what keeps the fast path exact.
 """
 
@@ -26,12 +26,17 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import types
 from typing import Any
 
 import phonenumbers
 from phonenumbers.phonenumberutil import NumberParseException
-from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
+from presidio_analyzer import (
+    AnalysisExplanation,
+    EntityRecognizer,
+    Pattern,
+    PatternRecognizer,
+    RecognizerResult,
+)
 from presidio_analyzer.predefined_recognizers import (
     CreditCardRecognizer,
     IpRecognizer,
@@ -39,7 +44,7 @@ from presidio_analyzer.predefined_recognizers import (
     UsSsnRecognizer,
 )
 
-from ollive.ingest._fastscan import DIGIT_ISLAND, WindowSpec
+from ollive.redact._gates import DIGIT_ISLAND, WindowSpec
 
 __all__ = [
     "BrandCreditCardRecognizer",
@@ -110,7 +115,7 @@ class StrictPhoneRecognizer(PhoneRecognizer):  # type: ignore[misc]
         gate=DIGIT_ISLAND,
         min_chars=7,
         accept=lambda rec, text, m: (
-            rec._is_candidate(text, m) and rec.region_of(m.group()) is not None
+            rec.is_candidate(text, m) and rec.region_of(m.group()) is not None
         ),
     )
     REGIONS = ("US", "GB", "DE", "IL", "IN", "CA", "BR")
@@ -118,7 +123,8 @@ class StrictPhoneRecognizer(PhoneRecognizer):  # type: ignore[misc]
     def __init__(self) -> None:
         super().__init__(supported_regions=self.REGIONS, leniency=1)
 
-    def _is_candidate(self, text: str, m: re.Match[str]) -> bool:
+    def is_candidate(self, text: str, m: re.Match[str]) -> bool:
+        """Whether the candidate ``m`` is phone-shaped, not denied, and has context if bare."""
         value = m.group()
         if _DATE_OR_TIME.search(value) or _NOT_PHONE_SHAPE.match(value) or _IPV4_SHAPE.match(value):
             return False  # a date, a time, a decimal, a card or SSN layout, an IPv4 address
@@ -146,11 +152,29 @@ class StrictPhoneRecognizer(PhoneRecognizer):  # type: ignore[misc]
     ) -> list[RecognizerResult]:
         results: list[RecognizerResult] = []
         for m in _PHONE_CANDIDATE.finditer(text):
-            region = self.region_of(m.group()) if self._is_candidate(text, m) else None
+            region = self.region_of(m.group()) if self.is_candidate(text, m) else None
             if region is not None:
-                span = types.SimpleNamespace(start=m.start(), end=m.end())
-                results.append(self._get_recognizer_result(span, text, region, nlp_artifacts))
+                results.append(self.result_for(m.start(), m.end(), region))
         return results
+
+    def result_for(self, start: int, end: int, region: str) -> RecognizerResult:
+        """The result ``PhoneRecognizer`` builds for a number (same score and explanation)."""
+        explanation = AnalysisExplanation(
+            recognizer=PhoneRecognizer.__name__,
+            original_score=self.SCORE,
+            textual_explanation=f"Recognized as {region} region phone number, using PhoneRecognizer",
+        )
+        return RecognizerResult(
+            entity_type="PHONE_NUMBER",
+            start=start,
+            end=end,
+            score=self.SCORE,
+            analysis_explanation=explanation,
+            recognition_metadata={
+                RecognizerResult.RECOGNIZER_NAME_KEY: self.name,  # type: ignore[has-type]
+                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+            },
+        )
 
 
 _MC2 = r"2(?:22[1-9]|2[3-9]\d|[3-6]\d{2}|7[01]\d|720)"
@@ -173,7 +197,7 @@ class BrandCreditCardRecognizer(CreditCardRecognizer):  # type: ignore[misc]
         gate=DIGIT_ISLAND,
         min_chars=15,
         context_chars=32,
-        accept=lambda rec, text, m: rec._keeps(text, m.start(), m.end()),
+        accept=lambda rec, text, m: rec.keeps(text, m.start(), m.end()),
     )
 
     def __init__(self) -> None:
@@ -187,9 +211,9 @@ class BrandCreditCardRecognizer(CreditCardRecognizer):  # type: ignore[misc]
         regex_flags: int | None = None,
     ) -> list[RecognizerResult]:
         found = super().analyze(text, entities, nlp_artifacts, regex_flags)
-        return [r for r in found if self._keeps(text, r.start, r.end)]
+        return [r for r in found if self.keeps(text, r.start, r.end)]
 
-    def _keeps(self, text: str, start: int, end: int) -> bool:
+    def keeps(self, text: str, start: int, end: int) -> bool:
         """Luhn-valid, and not the digits of an IBAN printed in groups."""
         if not self.validate_result(text[start:end]):
             return False
@@ -211,7 +235,7 @@ class ContextSsnRecognizer(UsSsnRecognizer):  # type: ignore[misc]
         context_chars=40,
         gate=DIGIT_ISLAND,
         min_chars=9,
-        accept=lambda rec, text, m: rec._keeps(text, m.start(), m.end()),
+        accept=lambda rec, text, m: rec.keeps(text, m.start(), m.end()),
     )
 
     def __init__(self) -> None:
@@ -225,9 +249,10 @@ class ContextSsnRecognizer(UsSsnRecognizer):  # type: ignore[misc]
         regex_flags: int | None = None,
     ) -> list[RecognizerResult]:
         found = super().analyze(text, entities, nlp_artifacts, regex_flags)
-        return [r for r in found if self._keeps(text, r.start, r.end)]
+        return [r for r in found if self.keeps(text, r.start, r.end)]
 
-    def _keeps(self, text: str, start: int, end: int) -> bool:
+    def keeps(self, text: str, start: int, end: int) -> bool:
+        """Not an invalid SSN, and a bare 9-digit run only after an SSN context word."""
         value = text[start:end]
         if self.invalidate_result(value):
             return False
@@ -285,7 +310,7 @@ def tuned_recognizers() -> list[EntityRecognizer]:
 
 def default_registry(nlp_engine: Any) -> Any:
     """Presidio's English registry with the five tuned recognizers in place of the originals."""
-    from ollive.ingest._presidio import vanilla_registry
+    from ollive.redact._presidio import vanilla_registry
 
     registry = vanilla_registry(nlp_engine)
     replaced = {

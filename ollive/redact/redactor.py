@@ -1,8 +1,8 @@
-"""PII redaction for ingest: Presidio's recognizers, offline, at wire speed.
+"""The redactor: Presidio's recognizers, offline, at wire speed, with a policy per project.
 
 ::
 
-    from ollive.ingest.redact import Redactor, RedactionPolicy
+    from ollive.redact import Redactor
 
     redactor = Redactor()                        # engines built and warmed here, once
     result = redactor.redact("mail me at ada@example.com")
@@ -11,11 +11,8 @@
     result.counts                                # {'EMAIL_ADDRESS': 1}  (stored per event)
     redactor.redact_batch(previews, project="acme")   # the ingest call
 
-A :class:`RedactionPolicy` says which entity types to look for, what to do with each
-(``replace`` with ``<ENTITY_TYPE>``, ``mask``, salted ``hash``, ``keep``) and the minimum
-score. :data:`DEFAULT_POLICY` uses Presidio recognizers tuned for LLM text (see
-``docs/redaction.md``); ``RedactionPolicy.vanilla()`` is plain Presidio with its default
-English recognizers. Policies can differ per project (``Redactor(projects={...})``).
+What to look for and what to do with it is a :class:`~ollive.redact.policy.Policy`;
+policies can differ per project (``Redactor(projects={...})``).
 
 Results are Presidio's, under the same configuration: by default a fast path runs the
 recognizers only on windows of text that can hold a match (``fast=False`` runs Presidio's
@@ -31,24 +28,13 @@ import re
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any
 
-from ollive.errors import ConfigError
+from ollive.redact.policy import DEFAULT_POLICY, Policy, operator_config
 
-__all__ = [
-    "DEFAULT_POLICY",
-    "load_policies",
-    "Finding",
-    "Operator",
-    "RedactionPolicy",
-    "RedactionResult",
-    "Redactor",
-]
+__all__ = ["Finding", "RedactionResult", "Redactor"]
 
-Operator = Literal["replace", "mask", "hash", "keep"]
-_OPERATORS = ("replace", "mask", "hash", "keep")
 _SURROGATES = re.compile("[\ud800-\udfff]")
 _WARM_TEXT = "Reach ada@example.com or +1 212-555-0147 from 10.0.0.1, see https://example.com/x."
 
@@ -82,116 +68,15 @@ class RedactionResult:
         return dict(Counter(f.entity_type for f in self.findings))
 
 
-def _default_entities() -> tuple[str, ...]:
-    return (
-        "EMAIL_ADDRESS",
-        "PHONE_NUMBER",
-        "CREDIT_CARD",
-        "IBAN_CODE",
-        "IP_ADDRESS",
-        "US_SSN",
-        "URL",
-        "CRYPTO",
-        # from spaCy NER when a model is installed; never found with the blank pipeline
-        "PERSON",
-        "LOCATION",
-        "NRP",
-    )
-
-
-@dataclass(frozen=True)
-class RedactionPolicy:
-    """What to redact and how.
-
-    ``entities``: entity types to detect (``None``: every type the recognizers support).
-    ``operators``: per-entity operator, else ``default_operator``. ``replace`` gives
-    ``<ENTITY_TYPE>``; ``mask`` replaces every character with ``mask_char``; ``hash`` gives
-    ``sha256(value + hash_salt)`` (a salt of at least 16 characters makes hashes
-    reproducible and joinable across events; without one Presidio salts each value at
-    random); ``keep`` detects and counts without changing the text.
-    ``recognizers``: ``"tuned"`` (Ollive's, for LLM text) or ``"presidio"`` (vanilla).
-    """
-
-    entities: tuple[str, ...] | None = field(default_factory=_default_entities)
-    operators: tuple[tuple[str, Operator], ...] | Mapping[str, Operator] = ()
-    default_operator: Operator = "replace"
-    score_threshold: float = 0.0
-    hash_salt: str = ""
-    mask_char: str = "*"
-    recognizers: Literal["tuned", "presidio"] = "tuned"
-
-    def __post_init__(self) -> None:
-        ops = self.operators
-        pairs = tuple(sorted(ops.items())) if isinstance(ops, Mapping) else tuple(ops)
-        object.__setattr__(self, "operators", pairs)
-        if self.entities is not None:
-            object.__setattr__(self, "entities", tuple(self.entities))
-        for name in [self.default_operator, *(op for _, op in pairs)]:
-            if name not in _OPERATORS:
-                raise ConfigError(
-                    f"unknown redaction operator {name!r}; use one of {', '.join(_OPERATORS)}"
-                )
-        if self.hash_salt and len(self.hash_salt.encode()) < 16:
-            raise ConfigError(
-                "hash_salt must be at least 16 bytes (or empty for a random salt per value)"
-            )
-        if self.recognizers not in ("tuned", "presidio"):
-            raise ConfigError("recognizers must be 'tuned' or 'presidio'")
-        if len(self.mask_char) != 1:
-            raise ConfigError("mask_char must be one character")
-
-    @classmethod
-    def vanilla(cls) -> RedactionPolicy:
-        """Plain Presidio: its default English recognizers, every entity, no threshold."""
-        return cls(entities=None, recognizers="presidio")
-
-    def operator_for(self, entity_type: str) -> Operator:
-        """The operator applied to ``entity_type``."""
-        return dict(self.operators).get(entity_type, self.default_operator)  # type: ignore[arg-type]
-
-
-def load_policies(path: str | Path) -> tuple[RedactionPolicy, dict[str, RedactionPolicy]]:
-    """The default policy and per-project policies from a TOML or JSON file::
-
-        [default]                       # optional: overrides DEFAULT_POLICY's fields
-        default_operator = "replace"
-        [projects.acme]                 # one table per project, RedactionPolicy's fields
-        entities = ["EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD"]
-        operators = { EMAIL_ADDRESS = "hash" }
-        hash_salt = "a-salt-of-16-bytes-or-more"
-
-    Ingest reads it from ``OLLIVE_REDACTION_POLICY_FILE``.
-    """
-    import json
-    import tomllib
-
-    path = Path(path)
-    try:
-        text = path.read_text("utf-8")
-        data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
-        default = RedactionPolicy(**data.get("default", {}))
-        projects = {
-            name: RedactionPolicy(**fields) for name, fields in data.get("projects", {}).items()
-        }
-    except (OSError, ValueError, TypeError) as exc:
-        raise ConfigError(f"redaction policy file {path}: {exc}") from exc
-    return default, projects
-
-
-DEFAULT_POLICY = RedactionPolicy()
-"""Eight pattern entities with tuned recognizers (plus PERSON, LOCATION, NRP when a spaCy NER
-model is installed), every value replaced by ``<ENTITY_TYPE>``."""
-
-
 class _Engines:
     """The Presidio engines of one recognizer set, plus the fast path over them."""
 
     def __init__(self, kind: str, nlp_engine: Any, nlp_name: str) -> None:
-        from ollive.ingest._fastscan import WindowedAnalyzer
-        from ollive.ingest._presidio import build_analyzer, vanilla_registry
+        from ollive.redact._gates import WindowedAnalyzer
+        from ollive.redact._presidio import build_analyzer, vanilla_registry
 
         if kind == "tuned":
-            from ollive.ingest._recognizers import default_registry
+            from ollive.redact._recognizers import default_registry
 
             registry = default_registry(nlp_engine)
         else:
@@ -212,14 +97,14 @@ class Redactor:
 
     def __init__(
         self,
-        policy: RedactionPolicy | None = None,
+        policy: Policy | None = None,
         *,
-        projects: Mapping[str, RedactionPolicy] | None = None,
+        projects: Mapping[str, Policy] | None = None,
         fast: bool = True,
         cache_size: int = 4_096,
         use_ner_model: bool = True,
     ) -> None:
-        from ollive.ingest._presidio import build_anonymizer, build_nlp_engine
+        from ollive.redact._presidio import build_anonymizer, build_nlp_engine
 
         self.policy = policy or DEFAULT_POLICY
         self.projects = dict(projects or {})
@@ -233,12 +118,12 @@ class Redactor:
                 self._engines[pol.recognizers] = _Engines(
                     pol.recognizers, self._nlp_engine, self.nlp_model
                 )
-        self._operators: dict[RedactionPolicy, dict[str, Any]] = {}
+        self._operators: dict[Policy, dict[str, Any]] = {}
         self._cache: OrderedDict[tuple[str | None, str], RedactionResult] = OrderedDict()
         self._lock = threading.Lock()
         self.warm()
 
-    def policy_for(self, project: str | None) -> RedactionPolicy:
+    def policy_for(self, project: str | None) -> Policy:
         """The policy of ``project`` (the default policy when it has none)."""
         return self.projects.get(project, self.policy) if project is not None else self.policy
 
@@ -273,7 +158,7 @@ class Redactor:
         """Redact every text; one result per text, in order. CPU-bound: run it off the event loop."""
         return [self.redact(text, project) for text in texts]
 
-    def _compute(self, text: str, policy: RedactionPolicy) -> RedactionResult:
+    def _compute(self, text: str, policy: Policy) -> RedactionResult:
         if not isinstance(text, str):
             raise TypeError(f"expected str, got {type(text).__name__}")
         if not text:
@@ -302,29 +187,12 @@ class Redactor:
                 self._engines[kind] = _Engines(kind, self._nlp_engine, self.nlp_model)
             return self._engines[kind]
 
-    def _operators_for(self, policy: RedactionPolicy, results: list[Any]) -> dict[str, Any]:
+    def _operators_for(self, policy: Policy, results: list[Any]) -> dict[str, Any]:
         ops = self._operators.get(policy)
         if ops is None:
-            ops = {"DEFAULT": _operator_config(policy, policy.default_operator, None)}
+            ops = {"DEFAULT": operator_config(policy, policy.default_operator, None)}
             self._operators[policy] = ops
         missing = {r.entity_type for r in results} - ops.keys()
         for entity in missing:
-            ops[entity] = _operator_config(policy, policy.operator_for(entity), entity)
+            ops[entity] = operator_config(policy, policy.operator_for(entity), entity)
         return ops
-
-
-def _operator_config(policy: RedactionPolicy, operator: Operator, entity: str | None) -> Any:
-    from presidio_anonymizer.entities import OperatorConfig
-
-    if operator == "replace":
-        return OperatorConfig("replace", {"new_value": f"<{entity}>"} if entity else {})
-    if operator == "mask":
-        return OperatorConfig(
-            "mask", {"masking_char": policy.mask_char, "chars_to_mask": 1 << 30, "from_end": False}
-        )
-    if operator == "hash":
-        params: dict[str, Any] = {"hash_type": "sha256"}
-        if policy.hash_salt:
-            params["salt"] = policy.hash_salt
-        return OperatorConfig("hash", params)
-    return OperatorConfig("keep", {})

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from ollive.ingest import IngestPipeline, events_to_arrow
-from ollive.ingest.redact import RedactionResult, Redactor
+from ollive.redact import RedactionResult, Redactor
 from ollive.store import RAW_TABLES
 
 EMAIL = "write to ada.lovelace@example.com today"

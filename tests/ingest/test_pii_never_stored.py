@@ -15,7 +15,7 @@ import pytest
 
 from ollive.demo.pii_corpus import generate_pii_corpus
 from ollive.ingest import IngestPipeline
-from ollive.ingest.redact import Redactor
+from ollive.redact import Redactor
 from ollive.store.deletion import find_values
 
 T0 = time.time_ns() - 5_000_000_000

@@ -13,9 +13,9 @@ import random
 
 import pytest
 
+from ollive.bench._redact_eval import score_against_labels
 from ollive.demo import LABELLED_ENTITIES, PiiSample, generate_pii_corpus
-from ollive.ingest import DEFAULT_POLICY, RedactionPolicy, RedactionResult, Redactor
-from ollive.ingest._redact_eval import score_against_labels
+from ollive.redact import DEFAULT_POLICY, RedactionPolicy, RedactionResult, Redactor
 
 
 @pytest.fixture(scope="module")

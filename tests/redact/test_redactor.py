@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from ollive.errors import ConfigError
-from ollive.ingest import DEFAULT_POLICY, Finding, RedactionPolicy, RedactionResult, Redactor
+from ollive.redact import DEFAULT_POLICY, Finding, RedactionPolicy, RedactionResult, Redactor
 
 SALT = "0123456789abcdef-salt"
 
@@ -136,7 +136,7 @@ def test_engines_build_and_run_without_network(tmp_path) -> None:
         socket.socket.connect = refuse
         socket.create_connection = refuse
         socket.getaddrinfo = refuse
-        from ollive.ingest import Redactor, RedactionPolicy
+        from ollive.redact import Redactor, RedactionPolicy
         for policy in (None, RedactionPolicy.vanilla()):
             r = Redactor(policy)
             out = r.redact("write to someone@example.co.uk or visit www.example.com")
@@ -169,7 +169,7 @@ def test_whole_addresses_are_redacted_not_prefixes(redactor: Redactor) -> None:
 
 def test_policy_file_gives_a_default_and_per_project_policies(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from ollive.errors import ConfigError
-    from ollive.ingest.redact import Redactor, load_policies
+    from ollive.redact import Redactor, load_policies
 
     path = tmp_path / "policies.toml"
     path.write_text(

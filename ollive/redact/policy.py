@@ -1,0 +1,156 @@
+"""Redaction policies: which entity types to look for, what to do with each, per project.
+
+::
+
+    from ollive.redact import Policy, load_policies
+
+    policy = Policy(entities=["EMAIL_ADDRESS"], operators={"EMAIL_ADDRESS": "hash"},
+                    hash_salt="a-salt-of-16-bytes-or-more")
+    default, projects = load_policies("redaction.toml")   # OLLIVE_REDACTION_POLICY_FILE
+
+A :class:`Policy` is a frozen value (hashable: the redactor keys its operator tables on
+it). Operators are ``replace`` (with ``<ENTITY_TYPE>``), ``mask``, salted ``hash`` and
+``keep``. :data:`DEFAULT_POLICY` uses Ollive's recognizers tuned for LLM text;
+``Policy.vanilla()`` is plain Presidio with its default English recognizers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from ollive.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_POLICY",
+    "Operator",
+    "Policy",
+    "RedactionPolicy",
+    "load_policies",
+    "operator_config",
+]
+
+Operator = Literal["replace", "mask", "hash", "keep"]
+_OPERATORS = ("replace", "mask", "hash", "keep")
+
+
+def _default_entities() -> tuple[str, ...]:
+    return (
+        "EMAIL_ADDRESS",
+        "PHONE_NUMBER",
+        "CREDIT_CARD",
+        "IBAN_CODE",
+        "IP_ADDRESS",
+        "US_SSN",
+        "URL",
+        "CRYPTO",
+        # from spaCy NER when a model is installed; never found with the blank pipeline
+        "PERSON",
+        "LOCATION",
+        "NRP",
+    )
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What to redact and how.
+
+    ``entities``: entity types to detect (``None``: every type the recognizers support).
+    ``operators``: per-entity operator, else ``default_operator``. ``replace`` gives
+    ``<ENTITY_TYPE>``; ``mask`` replaces every character with ``mask_char``; ``hash`` gives
+    ``sha256(value + hash_salt)`` (a salt of at least 16 characters makes hashes
+    reproducible and joinable across events; without one Presidio salts each value at
+    random); ``keep`` detects and counts without changing the text.
+    ``recognizers``: ``"tuned"`` (Ollive's, for LLM text) or ``"presidio"`` (vanilla).
+    """
+
+    entities: tuple[str, ...] | None = field(default_factory=_default_entities)
+    operators: tuple[tuple[str, Operator], ...] | Mapping[str, Operator] = ()
+    default_operator: Operator = "replace"
+    score_threshold: float = 0.0
+    hash_salt: str = ""
+    mask_char: str = "*"
+    recognizers: Literal["tuned", "presidio"] = "tuned"
+
+    def __post_init__(self) -> None:
+        ops = self.operators
+        pairs = tuple(sorted(ops.items())) if isinstance(ops, Mapping) else tuple(ops)
+        object.__setattr__(self, "operators", pairs)
+        if self.entities is not None:
+            object.__setattr__(self, "entities", tuple(self.entities))
+        for name in [self.default_operator, *(op for _, op in pairs)]:
+            if name not in _OPERATORS:
+                raise ConfigError(
+                    f"unknown redaction operator {name!r}; use one of {', '.join(_OPERATORS)}"
+                )
+        if self.hash_salt and len(self.hash_salt.encode()) < 16:
+            raise ConfigError(
+                "hash_salt must be at least 16 bytes (or empty for a random salt per value)"
+            )
+        if self.recognizers not in ("tuned", "presidio"):
+            raise ConfigError("recognizers must be 'tuned' or 'presidio'")
+        if len(self.mask_char) != 1:
+            raise ConfigError("mask_char must be one character")
+
+    @classmethod
+    def vanilla(cls) -> Policy:
+        """Plain Presidio: its default English recognizers, every entity, no threshold."""
+        return cls(entities=None, recognizers="presidio")
+
+    def operator_for(self, entity_type: str) -> Operator:
+        """The operator applied to ``entity_type``."""
+        return dict(self.operators).get(entity_type, self.default_operator)  # type: ignore[arg-type]
+
+
+def load_policies(path: str | Path) -> tuple[Policy, dict[str, Policy]]:
+    """The default policy and per-project policies from a TOML or JSON file::
+
+        [default]                       # optional: overrides DEFAULT_POLICY's fields
+        default_operator = "replace"
+        [projects.acme]                 # one table per project, Policy's fields
+        entities = ["EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD"]
+        operators = { EMAIL_ADDRESS = "hash" }
+        hash_salt = "a-salt-of-16-bytes-or-more"
+
+    Ingest reads it from ``OLLIVE_REDACTION_POLICY_FILE``.
+    """
+    import json
+    import tomllib
+
+    path = Path(path)
+    try:
+        text = path.read_text("utf-8")
+        data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+        default = Policy(**data.get("default", {}))
+        projects = {name: Policy(**fields) for name, fields in data.get("projects", {}).items()}
+    except (OSError, ValueError, TypeError) as exc:
+        raise ConfigError(f"redaction policy file {path}: {exc}") from exc
+    return default, projects
+
+
+RedactionPolicy = Policy
+"""The name :class:`Policy` had before ``ollive.redact`` (public, kept as an alias)."""
+
+DEFAULT_POLICY = Policy()
+"""Eight pattern entities with tuned recognizers (plus PERSON, LOCATION, NRP when a spaCy NER
+model is installed), every value replaced by ``<ENTITY_TYPE>``."""
+
+
+def operator_config(policy: Policy, operator: Operator, entity: str | None) -> Any:
+    """Presidio's ``OperatorConfig`` for ``operator`` under ``policy`` (``entity`` names the tag)."""
+    from presidio_anonymizer.entities import OperatorConfig
+
+    if operator == "replace":
+        return OperatorConfig("replace", {"new_value": f"<{entity}>"} if entity else {})
+    if operator == "mask":
+        return OperatorConfig(
+            "mask", {"masking_char": policy.mask_char, "chars_to_mask": 1 << 30, "from_end": False}
+        )
+    if operator == "hash":
+        params: dict[str, Any] = {"hash_type": "sha256"}
+        if policy.hash_salt:
+            params["salt"] = policy.hash_salt
+        return OperatorConfig("hash", params)
+    return OperatorConfig("keep", {})
