@@ -214,10 +214,11 @@ class Span:
         return current_span.set(self)
 
     def deactivate(self, token: Token[Any]) -> None:
-        """Undo :meth:`activate`; never raises (a token from another context is ignored)."""
+        """Undo :meth:`activate`; never raises (a token from another context, or one already
+        given back, is ignored)."""
         try:  # noqa: SIM105 - hot path, cheaper than contextlib.suppress
             current_span.reset(token)
-        except ValueError:  # made in another context (e.g. a different task)
+        except (ValueError, RuntimeError):  # made in another context, or already used
             pass
 
     def __enter__(self) -> Any:

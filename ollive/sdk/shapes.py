@@ -3,13 +3,16 @@
 - OpenAI chat completions (objects or dicts): ``choices[0].message``, ``usage``;
 - OpenAI stream chunks: ``choices[0].delta``, a final ``usage`` chunk;
 - LangChain messages: ``content``, ``usage_metadata``, ``tool_calls``, ``response_metadata``.
+
+Public, for integrations: each function writes what it finds onto an inference span through
+its ``set_*`` methods (any object with those methods will do).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["absorb_chunk", "absorb_response", "get"]
+__all__ = ["absorb_chunk", "absorb_response", "absorb_usage", "finish_stream", "get"]
 
 
 def get(obj: Any, key: str, default: Any = None) -> Any:
