@@ -37,12 +37,11 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 
-import ollive
 from ollive.chat.graph import SYSTEM_PROMPT, build_graph
 from ollive.chat.memory import Memory, message_view
 from ollive.chat.tools import TOOLS
-from ollive.integrations.langchain import CallbackHandler
-from ollive.sdk import InferenceSpan
+from ollive.sdk import InferenceSpan, conversation
+from ollive.sdk.integrations.langchain import CallbackHandler
 
 __all__ = ["ChatAgent", "ChatEvent"]
 
@@ -170,7 +169,7 @@ class ChatAgent:
         self, turn: _Turn, messages: list[BaseMessage], queue: asyncio.Queue[Any]
     ) -> None:
         try:
-            with ollive.conversation(turn.conversation_id, user_id=turn.user_id) as scope:
+            with conversation(turn.conversation_id, user_id=turn.user_id) as scope:
                 config: RunnableConfig = {"recursion_limit": 25}
                 if self.instrument:
                     turn.handler = _TurnHandler(scope)

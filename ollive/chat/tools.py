@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from langchain_core.tools import BaseTool, StructuredTool
 
-import ollive
+from ollive.sdk import tool
 
 __all__ = [
     "TOOLS",
@@ -77,7 +77,7 @@ _MAX_POWER = 100
 _WORD = re.compile(r"[a-z0-9]+")
 
 
-@ollive.tool
+@tool
 def current_time(timezone: str = "UTC") -> str:
     """The current date and time in a timezone (an IANA name like 'Europe/Paris' or a city)."""
     name = _CITY_ZONES.get(timezone.strip().lower(), timezone.strip() or "UTC")
@@ -89,7 +89,7 @@ def current_time(timezone: str = "UTC") -> str:
     return f"{now:%A %Y-%m-%d %H:%M:%S} {now.tzname()} ({name})"
 
 
-@ollive.tool
+@tool
 def calculator(expression: str) -> str:
     """Evaluate an arithmetic expression: + - * / // % ** ( ), sqrt, abs, round, min, max, log, exp, pi, e."""
     text = expression.strip().replace("^", "**").replace("×", "*").replace("÷", "/")
@@ -155,7 +155,7 @@ def _score(query_words: set[str], query: str, doc: dict[str, Any]) -> float:
     return score
 
 
-@ollive.tool
+@tool
 def search_docs(query: str, limit: int = 2) -> str:
     """Search the product documentation and FAQ; returns the best matching passages."""
     text = query.lower()
@@ -168,7 +168,7 @@ def search_docs(query: str, limit: int = 2) -> str:
     return json.dumps({"results": results})
 
 
-@ollive.tool
+@tool
 def lookup_order(order_id: str) -> str:
     """Look up a customer order by its id (like ORD-10001): status, items, total, tracking."""
     key = order_id.strip().upper().replace(" ", "")
