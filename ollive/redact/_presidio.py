@@ -26,6 +26,7 @@ __all__ = [
     "build_anonymizer",
     "build_nlp_engine",
     "installed_spacy_model",
+    "offline_nlp_engine",
     "patch_tldextract",
     "vanilla_registry",
 ]
@@ -88,9 +89,14 @@ def build_nlp_engine(use_ner_model: bool = True) -> tuple[Any, str]:
     model = installed_spacy_model() if use_ner_model else None
     nlp = spacy.load(model) if model else spacy.blank("en")
     name = model or "blank:en"
+    return offline_nlp_engine(nlp, name), name
+
+
+def offline_nlp_engine(nlp: Any, name: str) -> Any:
+    """A loaded Presidio NLP engine around the spaCy pipeline ``nlp`` (never downloads)."""
     engine = _engine_class()(nlp, name)
     engine.load()
-    return engine, name
+    return engine
 
 
 def build_analyzer(registry: Any, nlp_engine: Any) -> Any:

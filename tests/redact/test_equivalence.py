@@ -10,6 +10,7 @@ compares every text of the corpus.
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import pytest
 
@@ -126,3 +127,45 @@ def test_fast_path_equals_presidio_on_edge_cases(policy: RedactionPolicy) -> Non
     assert all(r.ok for r in full + fast)
     for text, a, b in zip(TRICKY, fast, full, strict=True):
         assert a == b, (text[:120], a.findings, b.findings)
+
+
+def test_fast_path_equals_presidio_with_lemmas_and_context() -> None:
+    """With an NLP pipeline that has lemmas, context words raise scores; still Presidio's answers.
+
+    No spaCy model with lemmas is installed here, so a blank pipeline gets lower-cased
+    lemmas; this runs the fast path's whole-text NLP pass and its context enhancement
+    (Presidio's public enhancers), which the blank pipeline of the other tests skips.
+    """
+    import spacy
+    from spacy.language import Language
+
+    from ollive.redact._gates import WindowedAnalyzer
+    from ollive.redact._presidio import build_analyzer, offline_nlp_engine, vanilla_registry
+    from ollive.redact._recognizers import default_registry
+
+    if "ollive_lower_lemma" not in Language.factories:
+        Language.component("ollive_lower_lemma", func=_lower_lemmas)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("ollive_lower_lemma")
+    engine = offline_nlp_engine(nlp, "lemmas:en")
+    texts = [s.text for s in generate_pii_corpus(120, 11)] + [
+        "call me on my phone 212-555-0147",
+        "my credit card number is 4111111111111111, ssn 123-45-6789",
+    ]
+    for registry in (vanilla_registry(engine), default_registry(engine)):
+        analyzer = build_analyzer(registry, engine)
+        fast = WindowedAnalyzer(analyzer, nlp_is_blank=False)
+        for text in texts:
+            assert _spans(fast.analyze(text)) == _spans(analyzer.analyze(text, "en")), text
+        phone = fast.analyze(texts[-2], entities=["PHONE_NUMBER"])
+        assert [r.score for r in phone] == [pytest.approx(0.75)]  # 0.4 raised by "phone"
+
+
+def _lower_lemmas(doc: Any) -> Any:
+    for token in doc:
+        token.lemma_ = token.lower_
+    return doc
+
+
+def _spans(results: list[Any]) -> list[tuple[str, int, int, float]]:
+    return sorted((r.entity_type, r.start, r.end, r.score) for r in results)
