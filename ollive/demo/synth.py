@@ -305,9 +305,11 @@ def _inferences(
     tool_calls = np.where(ok & (rng.random(n) < 0.3), rng.integers(1, 3, size=n), 0)
 
     table = default_price_table()
-    prices = np.array(
-        [[table.lookup(p, m).input, table.lookup(p, m).output] for p, m, *_ in MODELS]
-    )  # type: ignore[union-attr]
+    known = [(table.lookup(p, m), p, m) for p, m, *_ in MODELS]
+    missing = [f"{p}/{m}" for price, p, m in known if price is None]
+    if missing:
+        raise ValueError(f"synthetic models missing from the price table: {missing}")
+    prices = np.array([[price.input, price.output] for price, _, _ in known if price is not None])
     cost = (prompt * prices[model_idx, 0] + completion * prices[model_idx, 1]) / 1e6
 
     ids = _uuid7s(rng, started)
@@ -446,9 +448,9 @@ def _scores(
     value = np.where(
         by_user, (rng.random(k) < 0.82).astype(float), np.round(rng.beta(8, 2, size=k), 3)
     )
-    stamp = np.asarray(inf["finished_at"].cast(pa.int64()))[pick] + rng.integers(
-        1_000, 60_000, size=k
-    )  # type: ignore[attr-defined]
+    finished = inf["finished_at"]
+    assert isinstance(finished, pa.Array | pa.ChunkedArray)
+    stamp = np.asarray(finished.cast(pa.int64()))[pick] + rng.integers(1_000, 60_000, size=k)
     return {
         "project": _const(config.project, k),
         "request_id": _uuid7s(rng, stamp),
