@@ -11,6 +11,7 @@ exporter, and never changes afterwards.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -168,7 +169,7 @@ class InferenceSpan(_Span):
             parts.append(f',"tool_calls_count":{min(int(self.tool_calls_count), 10_000)}')
             summary = _tool_calls_summary(self._tool_calls)
             if summary is not None:
-                parts.append(f',"tool_calls_summary":{_q(summary)}')
+                parts.append(f',"tool_calls_summary":{summary}')  # a JSON list
         if self._input is not None:
             parts.append(f',"input_preview":{_q(_render.preview(self._input) or "")}')
         if output is not None:
@@ -179,26 +180,33 @@ class InferenceSpan(_Span):
         return "".join(parts)
 
 
-def _tool_call_text(call: Any) -> str:
+def _tool_call_entry(call: Any) -> dict[str, Any]:
+    """One ``{"name", "args_preview"}`` entry of the contract's ``tool_calls_summary``."""
+    name: Any
+    args: Any = None
     if isinstance(call, str):
-        return call
-    if isinstance(call, dict):
+        name = call
+    elif isinstance(call, dict):
         fn = call.get("function")
         if isinstance(fn, dict):  # OpenAI: {"function": {"name", "arguments"}}
-            return f"{fn.get('name')}({fn.get('arguments') or ''})"
-        args = call.get("args", call.get("arguments", ""))
-        return f"{call.get('name')}({_render.preview(args, 200) if args else ''})"
-    fn = getattr(call, "function", None)
-    if fn is not None:  # OpenAI SDK objects
-        return f"{getattr(fn, 'name', '?')}({getattr(fn, 'arguments', '') or ''})"
-    return str(getattr(call, "name", call))
+            name, args = fn.get("name"), fn.get("arguments")
+        else:  # LangChain: {"name", "args"}
+            name, args = call.get("name"), call.get("args", call.get("arguments"))
+    elif (fn := getattr(call, "function", None)) is not None:  # OpenAI SDK objects
+        name, args = getattr(fn, "name", None), getattr(fn, "arguments", None)
+    else:
+        name = getattr(call, "name", call)
+    shown = _render.preview(args, 200) if args not in (None, "", {}) else None
+    return {"name": _render.name(name, "tool"), "args_preview": shown}
 
 
 def _tool_calls_summary(calls: Any) -> str | None:
+    """The documented list of ``{"name", "args_preview"}`` objects, as JSON (at most 16)."""
     if not calls:
         return None
     try:
-        return _render.cut("; ".join(_tool_call_text(c) for c in calls))
+        entries = [_tool_call_entry(c) for c in list(calls)[:16]]
+        return json.dumps(entries, ensure_ascii=False, separators=(",", ":"))
     except Exception:
         return None
 

@@ -102,3 +102,26 @@ def test_request_ids_are_uuid7_with_the_ids_module_layout() -> None:
             assert uuid.UUID(ours).version == 7
     finally:
         random.setstate(state)
+
+
+def test_tool_calls_go_out_as_the_documented_list(captured: list[dict[str, Any]]) -> None:
+    with ollive.inference("openai", "gpt-4o-mini") as span:
+        span.set_tool_calls(
+            [
+                {"function": {"name": "get_current_time", "arguments": '{"tz": "UTC"}'}},
+                {"name": "lookup_order", "args": {"order_id": "A-1"}},
+                "no_args",
+            ]
+        )
+    assert ollive.flush(10)
+    (event,) = captured
+    assert event["tool_calls_count"] == 3
+    assert event["tool_calls_summary"][0] == {
+        "name": "get_current_time",
+        "args_preview": '{"tz": "UTC"}',
+    }
+    assert event["tool_calls_summary"][1]["name"] == "lookup_order"
+    assert "A-1" in event["tool_calls_summary"][1]["args_preview"]
+    assert event["tool_calls_summary"][2] == {"name": "no_args", "args_preview": None}
+    stored = parse_event(event).tool_calls_summary  # kept as JSON text in the warehouse
+    assert json.loads(stored) == event["tool_calls_summary"]
