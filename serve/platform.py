@@ -191,7 +191,7 @@ def _start_dashboard(
             command, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
         )
     url = f"http://127.0.0.1:{port}"
-    if not _wait_http(url, 120, ok=(200, 302, 401)):
+    if not _wait_http(f"{url}/liveness", 120):  # the server listens; pages render on demand
         process.terminate()
         raise RuntimeError(f"the dashboard did not start at {url}; see {log_path}")
     return process, url

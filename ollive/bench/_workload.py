@@ -37,10 +37,11 @@ __all__ = [
 ]
 
 _CORPUS_TEXTS = 2_000
+_CORPUS_SEEDS = 2  # corpora kept per process (each costs ~1.5 s to make)
 _MODELS = (("openai", "gpt-4o-mini"), ("openai", "gpt-4o"), ("anthropic", "claude-3-5-sonnet"))
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=_CORPUS_SEEDS)
 def _texts(seed: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """LLM-style texts of :func:`ollive.demo.generate_pii_corpus`: (with PII, without)."""
     corpus = generate_pii_corpus(_CORPUS_TEXTS, seed=seed)
@@ -57,7 +58,7 @@ def _window(text: str, anchor: int) -> str:
 
 
 def _text(rng: random.Random, pii: bool, seed: int) -> str:
-    with_pii, clean = _texts(seed)
+    with_pii, clean = _texts(seed % _CORPUS_SEEDS)  # a few corpora, each made once
     text = rng.choice(with_pii if pii else clean)
     return f"{text} #{rng.getrandbits(32):08x}"[:500]
 

@@ -46,7 +46,7 @@ def _plain(table: pa.Table) -> pa.Table:
     """Replace extension columns (chDB returns UUIDs as ``arrow.uuid``) with strings."""
     columns, changed = [], False
     for column in table.columns:
-        if isinstance(column.type, pa.ExtensionType):
+        if isinstance(column.type, pa.BaseExtensionType):  # arrow.uuid is a canonical one
             storage = column.combine_chunks().storage if column.num_chunks else column
             if isinstance(column.type, pa.UuidType) or column.type.extension_name == "arrow.uuid":
                 import uuid

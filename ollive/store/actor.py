@@ -34,13 +34,8 @@ class ActorWarehouse(Warehouse):
 
         self._ray = ray
         self._timeout_s = timeout_s
-        try:
-            self._actor = ray.get_actor(name, namespace=namespace)
-        except ValueError as exc:
-            raise WarehouseUnavailableError(
-                f"no warehouse actor {name!r} in Ray namespace {namespace!r}; start the platform "
-                "with `ollive up`, or connect to a URL (chdb:///path, clickhouse://...)."
-            ) from exc
+        self._name, self._namespace = name, namespace
+        self._actor = self._lookup()
         self.url = f"ray://{name}"
         self.backing_url = str(self._call("describe"))
 
@@ -49,7 +44,27 @@ class ActorWarehouse(Warehouse):
         """The actor handle, for async callers (``await handle.query_arrow.remote(sql)``)."""
         return self._actor
 
+    def _lookup(self) -> Any:
+        try:
+            return self._ray.get_actor(self._name, namespace=self._namespace)
+        except ValueError as exc:
+            raise WarehouseUnavailableError(
+                f"no warehouse actor {self._name!r} in Ray namespace {self._namespace!r}; start "
+                "the platform with `ollive up`, or connect to a URL (chdb:///path, clickhouse://...)."
+            ) from exc
+
     def _call(self, method: str, *args: Any) -> Any:
+        try:
+            return self._call_once(method, *args)
+        except WarehouseUnavailableError as exc:
+            if not isinstance(exc.__cause__, self._ray.exceptions.ActorDiedError):
+                raise
+            # the actor this proxy knew is gone for good (the platform was restarted, or a new
+            # actor took its name): find the one that holds the name now, and try once more
+            self._actor = self._lookup()
+            return self._call_once(method, *args)
+
+    def _call_once(self, method: str, *args: Any) -> Any:
         ray = self._ray
         try:
             return ray.get(getattr(self._actor, method).remote(*args), timeout=self._timeout_s)

@@ -24,7 +24,8 @@ def serve_dashboard(
 
     Each browser session gets its own :class:`Dashboard` (the very object a notebook
     shows) over one shared connection; every resource is served locally (no CDN). ``auth`` is
-    ``"user:password"`` for basic auth (a login page), None for none.
+    ``"user:password"`` for basic auth (a login page), None for none. ``GET /liveness``
+    answers as soon as the server listens (what a supervisor waits for).
     """
     from ollive.store import connect
     from ollive.ui.dashboard import Dashboard
@@ -43,5 +44,5 @@ def serve_dashboard(
             cookie_secret=secrets.token_hex(16),
             login_template=str(Path(__file__).with_name("_login.html")),
         )  # no CDN logo
-    pn.serve({"/": app}, port=port, address=address, show=show, title="Ollive",
+    pn.serve({"/": app}, port=port, address=address, show=show, title="Ollive", liveness=True,
              websocket_origin=[f"{address}:{port}", f"localhost:{port}"], **options)  # fmt: skip

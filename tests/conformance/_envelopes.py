@@ -109,11 +109,8 @@ def compare(envelope: dict[str, Any], row: dict[str, Any]) -> list[str]:
 
 
 def read_rows(con: Any, table: str, project: str, request_ids: list[str]) -> list[dict[str, Any]]:
-    """The rows of ``request_ids`` through an ``ollive.connect()`` Ibis table, UUID columns
-    as text (chDB's UUIDs do not survive the warehouse actor's Arrow path as ``arrow.uuid``)."""
+    """The rows of ``request_ids`` through an ``ollive.connect()`` Ibis table, as a notebook
+    reads them (UUID columns come back as text)."""
     t = con.table(table)
     t = t.filter(t.project == project, t.request_id.cast("string").isin(request_ids))
-    t = t.select(
-        *[t[c].cast("string").name(c) if dt.is_uuid() else t[c] for c, dt in t.schema().items()]
-    )
     return t.to_pyarrow().to_pylist()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,39 @@ def test_actor_errors_come_back_as_storage_errors(actor_warehouse) -> None:  # t
 
     with pytest.raises(StorageError):
         actor_warehouse.query_arrow("SELECT * FROM no_such_table")
+
+
+def test_uuid_columns_come_back_as_text_through_the_actor(actor_warehouse, project) -> None:  # type: ignore[no-untyped-def]
+    import ollive
+
+    from ._suite import inference_rows
+
+    actor_warehouse.insert_arrow("inference_logs", inference_rows(project, 3))
+    con = ollive.connect("ray://warehouse", project=project)
+    t = con.table("inference_logs")
+    rows = t.filter(t.project == project).select("request_id", "model").to_pyarrow().to_pylist()
+    assert len(rows) == 3 and all(len(r["request_id"]) == 36 for r in rows)
+    df = t.filter(t.project == project).select("request_id").to_pandas()
+    assert sorted(str(v) for v in df["request_id"]) == sorted(r["request_id"] for r in rows)
+
+
+def test_a_proxy_follows_the_actor_that_holds_the_name_now(actor_warehouse, ray_session) -> None:  # type: ignore[no-untyped-def]
+    """A notebook keeps its connection across an `ollive down` / `ollive up`: the proxy's
+    actor is gone for good, and a new actor holds the name."""
+    from ollive.store.actor import NAMESPACE, WAREHOUSE_ACTOR, ActorWarehouse
+    from serve.warehouse import ensure_warehouse_actor
+
+    proxy = ActorWarehouse()
+    url = proxy.backing_url
+    ray_session.kill(ray_session.get_actor(WAREHOUSE_ACTOR, namespace=NAMESPACE), no_restart=True)
+    deadline = time.monotonic() + 30
+    while True:  # the name is released once the actor is dead
+        try:
+            ray_session.get_actor(WAREHOUSE_ACTOR, namespace=NAMESPACE)
+        except ValueError:
+            break
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    ensure_warehouse_actor(url)
+    assert proxy.scalar("SELECT 1") == 1
+    assert actor_warehouse.scalar("SELECT 1") == 1
