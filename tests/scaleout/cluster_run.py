@@ -39,6 +39,10 @@ sys.path.insert(0, str(ROOT))
 
 KEY, PROJECT, APP = "scaleout-key", "scaleout", "scaleout"
 MIN_REPLICAS, MAX_REPLICAS = 2, 4
+# only the worker nodes have it: a writer that asks for a sliver of it can never land on the
+# head, even while the head's view of the workers lags on a busy machine (soft affinity then
+# falls back to any node it knows)
+WORKER_RESOURCE = "scaleout_worker"
 RAW = ("inference_logs", "tool_executions", "application_logs", "scores")
 
 
@@ -264,7 +268,12 @@ def _start_cluster(cluster_type: Any, attempts: int = 4) -> tuple[Any, list[Any]
                     "include_dashboard": False,
                 },
             )
-            workers = [cluster.add_node(num_cpus=1, object_store_memory=store) for _ in range(2)]
+            workers = [
+                cluster.add_node(
+                    num_cpus=1, object_store_memory=store, resources={WORKER_RESOURCE: 1}
+                )
+                for _ in range(2)
+            ]
             return cluster, workers
         except Exception:
             if cluster is not None:
@@ -277,7 +286,7 @@ def _start_cluster(cluster_type: Any, attempts: int = 4) -> tuple[Any, list[Any]
 
 
 def _place_writers(
-    writer_type: Any, writer_args: Any, worker_ids: list[str], attempts: int = 3
+    writer_type: Any, writer_args: Any, worker_ids: list[str], attempts: int = 5
 ) -> list[Any]:
     """One writer per worker node. The affinity is soft, so a writer whose node dies restarts
     elsewhere; soft also means a busy node can be passed over, so check and place again."""
@@ -287,12 +296,18 @@ def _place_writers(
     from ollive.store.actor import NAMESPACE
     from serve.writers import writer_names
 
+    deadline = time.monotonic() + 120
+    while ray.cluster_resources().get(WORKER_RESOURCE, 0) < len(worker_ids):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the workers' resources never showed: {ray.cluster_resources()}")
+        time.sleep(0.5)
     for _attempt in range(attempts):
         writers = [
             writer_type.options(
                 name=name,
                 namespace=NAMESPACE,
                 lifetime="detached",
+                resources={WORKER_RESOURCE: 0.01},
                 scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=True),
             ).remote(name, writer_args)
             for name, node in zip(writer_names(APP, len(worker_ids)), worker_ids, strict=True)
@@ -302,7 +317,7 @@ def _place_writers(
             return writers
         for writer in writers:
             ray.kill(writer, no_restart=True)
-        time.sleep(2)
+        time.sleep(5)
     return writers
 
 

@@ -44,9 +44,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def test_replicas_and_writers_are_spread_over_the_worker_nodes(run: dict[str, Any]) -> None:
     workers = set(run["nodes"]["workers"])
     assert len(set(run["replica_nodes"])) == 2 and set(run["replica_nodes"]) <= workers
-    # writers are pinned to the workers with *soft* affinity (so a lost node's writer can
-    # restart elsewhere); a slow node can make Ray place one on another node: still spread
-    assert len(set(run["writer_nodes"])) == 2
+    # one writer per worker (soft affinity, so a lost node's writer can restart elsewhere)
+    assert set(run["writer_nodes"]) == workers
 
 
 def test_losing_a_worker_mid_stream_loses_nothing_and_counts_nothing_twice(
