@@ -12,8 +12,10 @@ import pytest
 
 from ollive.store import RAW_TABLES
 
-#: the end of the hand-written data: a fixed instant, so filters use start/end
-END = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+#: the end of the hand-written data: the start of the current hour (buckets align), so the
+#: tests that pass start/end and the views that look back from now (the filter bar's last
+#: 14 days) both see it; a fixed date would fall out of those windows as the calendar moves
+END = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 
 _DEFAULTS: dict[str, Any] = {"string": "", "double": 0.0, "bool": False, "uint32": 0, "uint16": 0}
 
