@@ -26,7 +26,12 @@ import ray
 from ray import serve
 
 from ollive.config import DEMO_API_KEY, Settings
-from ollive.config.runfile import read_run_file, remove_run_file, write_run_file
+from ollive.config.runfile import (
+    ray_auth_record,
+    read_run_file,
+    remove_run_file,
+    write_run_file,
+)
 from ollive.store.actor import NAMESPACE
 
 __all__ = ["DEFAULT_ALERT_RULES", "Platform", "platform_status", "start_platform"]
@@ -149,6 +154,7 @@ def start_platform(
             {
                 "pid": os.getpid(),
                 "ray_address": gcs,
+                **ray_auth_record(),
                 "warehouse_url": warehouse_url,
                 "redis_url": ingest.redis_url,
                 "urls": urls,

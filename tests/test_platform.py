@@ -97,7 +97,13 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def platform_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     home = tmp_path_factory.mktemp("platform-home")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OLLIVE_", "RAY_ADDRESS"))}
+    # the environment of a user's shell: no Ollive settings, no Ray address, and no
+    # RAY_AUTH_* (the test session's own local Ray put RAY_AUTH_MODE=token into os.environ)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("OLLIVE_", "RAY_ADDRESS", "RAY_AUTH_"))
+    }
     env.update(
         OLLIVE_HOME=str(home),
         OLLIVE_INGEST_PORT=str(free_port()),

@@ -11,8 +11,10 @@ The :class:`Warehouse` seam has the engine primitives only (``command``, ``query
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
+from ollive.errors import WarehouseUnavailableError
 from ollive.store._url import WarehouseURL, parse_warehouse_url
 from ollive.store.base import Warehouse
 from ollive.store.quoting import sql_literal
@@ -125,20 +127,46 @@ def open_warehouse(
 
 
 def _join_platform(settings: Settings) -> None:
-    """Connect this process to the running platform's Ray cluster (once)."""
+    """Connect this process to the running platform's Ray cluster (once), authenticating
+    the way the platform's cluster does (the run file says how)."""
     import logging
 
     import ray
 
-    from ollive.config.runfile import read_run_file
+    from ollive.config.runfile import ray_auth_env, read_run_file
 
     if ray.is_initialized():
         return
     run = read_run_file(settings.run_file) or {}
     address = settings.ray_address or run.get("ray_address") or "auto"
-    ray.init(
-        address=address, namespace="ollive", log_to_driver=False, logging_level=logging.WARNING
-    )
+    auth = ray_auth_env(run)
+    if auth:
+        os.environ.update(auth)
+        _refresh_ray_config()
+    try:
+        ray.init(
+            address=address, namespace="ollive", log_to_driver=False, logging_level=logging.WARNING
+        )
+    except ConnectionError as exc:
+        ray.shutdown()
+        raise WarehouseUnavailableError(
+            f"could not join the platform's Ray cluster at {address} ({exc}). Is `ollive up` "
+            "running (`ollive status`)? A cluster in token-auth mode needs its token: Ray reads "
+            "~/.ray/auth_token of the user who started it, or RAY_AUTH_TOKEN_PATH / "
+            "RAY_AUTH_TOKEN; set RAY_AUTH_MODE=token when joining one that `ollive up` did "
+            "not start."
+        ) from exc
+
+
+def _refresh_ray_config() -> None:
+    """Make an already imported Ray read ``RAY_AUTH_*`` again: Ray caches its config when it
+    is imported, and refreshes it the same way when it turns token auth on for a new local
+    cluster (``ray._private.authentication.authentication_token_setup``)."""
+    try:
+        from ray._raylet import Config  # type: ignore[attr-defined]  # Cython, no stub
+    except ImportError:  # a Ray without the cached config: the environment is enough
+        return
+    Config.initialize("")
 
 
 def connect(

@@ -23,8 +23,14 @@ EVENTS = 6_000
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "OLLIVE_RAY_ADDRESS")}
-    env.update(RAY_AUTH_MODE="disabled", RAY_USAGE_STATS_ENABLED="0")
+    # the environment of a user's shell: no Ray address, no auth mode that this session's
+    # own local cluster put into the environment when it started
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("RAY_ADDRESS", "OLLIVE_RAY_ADDRESS") and not k.startswith("RAY_AUTH_")
+    }
+    env.update(RAY_USAGE_STATS_ENABLED="0")
     env["OLLIVE_TEST_HOME"] = str(tmp_path_factory.mktemp("scaleout"))
     proc = subprocess.run(
         [sys.executable, str(SCRIPT), "--events", str(EVENTS)],
