@@ -2,7 +2,8 @@
 
 chDB holds one data directory per process, so the whole session shares one migrated
 warehouse; tests isolate their rows with a unique ``project`` name. Ray starts once per
-session with small explicit resources (2 cores on CI).
+session with small explicit resources (2 cores on CI), with Ray's defaults: a new local
+cluster runs in token-auth mode, as a user's does (nothing here turns auth off).
 """
 
 from __future__ import annotations
@@ -18,9 +19,18 @@ import pytest
 # Tests never touch the user's ~/.ollive, never see an ambient platform.
 _SESSION_HOME = Path(os.environ.get("OLLIVE_TEST_HOME", "/tmp")) / f"ollive-test-{os.getpid()}"
 os.environ["OLLIVE_HOME"] = str(_SESSION_HOME)
-for _var in ("OLLIVE_WAREHOUSE_URL", "OLLIVE_RAY_ADDRESS", "OLLIVE_REDIS_URL", "OLLIVE_ENDPOINT"):
+# the SDK's disk buffer under the session's directory, not the user's ~/.cache
+os.environ["OLLIVE_SPILL_DIR"] = str(_SESSION_HOME / "spill")
+for _var in (
+    "OLLIVE_WAREHOUSE_URL",
+    "OLLIVE_RAY_ADDRESS",
+    "OLLIVE_REDIS_URL",
+    "OLLIVE_ENDPOINT",
+    "OLLIVE_MAX_QUEUE_SIZE",
+    "OLLIVE_MAX_QUEUE_BYTES",
+    "OLLIVE_MAX_SPILL_BYTES",
+):
     os.environ.pop(_var, None)
-os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
