@@ -152,3 +152,39 @@ def test_compose_runs_clickhouse_and_valkey_that_ollive_env_points_at() -> None:
     assert url.database == ch["CLICKHOUSE_DB"] and url.username == ch["CLICKHOUSE_USER"]
     assert url.password in ch["CLICKHOUSE_PASSWORD"]  # ${CLICKHOUSE_PASSWORD:-<default>}
     assert (settings.redis_url or "").rsplit(":", 1)[1].split("/")[0] in ports["valkey"]
+
+
+#: ClickHouse 25.8's system log tables (config.xml's sections that create a MergeTree log)
+SYSTEM_LOGS = (
+    "query_log", "part_log", "text_log", "metric_log", "asynchronous_metric_log", "error_log",
+    "trace_log", "query_thread_log", "query_views_log", "processors_profile_log",
+    "opentelemetry_span_log", "latency_log", "blob_storage_log", "session_log", "backup_log",
+    "s3queue_log", "zookeeper_log",
+)  # fmt: skip
+
+
+def test_clickhouse_system_logs_are_bounded_and_mounted() -> None:
+    """Every system log of the server is either off or kept with a delete TTL of days; the
+    compose file mounts the file into config.d (no server runs here: checked as text)."""
+    import re
+    import xml.etree.ElementTree as ET
+
+    path = DEPLOY / "clickhouse" / "config.d" / "ollive-system-logs.xml"
+    root = ET.parse(path).getroot()
+    assert root.tag == "clickhouse"
+    sections = {child.tag: child for child in root}
+    assert set(sections) == set(SYSTEM_LOGS)
+    for name, section in sections.items():
+        ttl = section.findtext("ttl")
+        if section.get("remove") == "1":
+            assert ttl is None and len(section) == 0, name
+        else:
+            assert ttl is not None and re.fullmatch(
+                r"event_date \+ INTERVAL [1-9][0-9]* DAY DELETE", ttl
+            ), name
+    compose = yaml.safe_load((DEPLOY / "compose" / "docker-compose.yaml").read_text("utf-8"))
+    mounts = compose["services"]["clickhouse"]["volumes"]
+    assert (
+        "../clickhouse/config.d/ollive-system-logs.xml:"
+        "/etc/clickhouse-server/config.d/ollive-system-logs.xml:ro"
+    ) in mounts
