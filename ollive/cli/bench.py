@@ -78,11 +78,15 @@ def bench_sdk(
     calls: int = typer.Option(20_000, help="Timed calls per measured function."),
     events: int = typer.Option(100_000, help="Events pushed through the transport."),
     langfuse: bool = typer.Option(True, help="Also measure Langfuse's @observe (reference)."),
+    burst: int = typer.Option(
+        200_000, help="Events of the burst with default bounds (disk buffer); 0: skip."
+    ),
 ) -> None:
-    """SDK overhead per call (median/p99 µs) and transport throughput, next to Langfuse."""
+    """SDK overhead per call (median/p99 µs), transport throughput and burst delivery, next
+    to Langfuse."""
     from ollive.bench.sdk import render_table, run_sdk_bench
 
-    figures = run_sdk_bench(calls=calls, events=events, with_langfuse=langfuse)
+    figures = run_sdk_bench(calls=calls, events=events, with_langfuse=langfuse, burst_events=burst)
     typer.echo(render_table(figures))
     emit_figures(figures)
 

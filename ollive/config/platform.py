@@ -48,7 +48,22 @@ class Settings(BaseSettings):
     service: str = Field("default", description="Service name stamped on every SDK event.")
     sample_rate: float = Field(1.0, ge=0.0, le=1.0, description="Share of traces the SDK keeps.")
     disabled: bool = Field(False, description="OLLIVE_DISABLED=1 turns the SDK into a no-op.")
-    max_queue_size: int = Field(20_000, ge=1, description="SDK queue bound; overflow drops newest.")
+    max_queue_size: int = Field(
+        20_000, ge=1, description="SDK in-memory queue bound in events; overflow goes to disk."
+    )
+    max_queue_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=1_024,
+        description="SDK in-memory queue bound in encoded bytes; overflow goes to disk.",
+    )
+    max_spill_bytes: int = Field(
+        1024 * 1024 * 1024,
+        ge=0,
+        description="SDK disk buffer for a burst past the queue (0: none); past it, drops newest.",
+    )
+    spill_dir: str | None = Field(
+        None, description="SDK disk buffer directory; unset: ~/.cache/ollive/spill."
+    )
     max_batch_events: int = Field(500, ge=1, description="SDK batch size in events.")
     max_batch_bytes: int = Field(1_000_000, ge=1_024, description="SDK batch size in JSON bytes.")
     flush_interval_s: float = Field(1.0, gt=0, description="SDK sends a partial batch this old.")

@@ -35,6 +35,9 @@ _DEFAULT_MAX_BATCH_BYTES = 1_000_000
 _DEFAULT_FLUSH_INTERVAL_S = 1.0
 _DEFAULT_EXPORT_TIMEOUT_S = 10.0
 _DEFAULT_MAX_RETRIES = 8
+_DEFAULT_MAX_QUEUE_BYTES = 64 * 1024 * 1024
+_DEFAULT_MAX_SPILL_BYTES = 1024 * 1024 * 1024
+_DEFAULT_SPILL_DIR: str | None = None
 
 _TRUE = frozenset({"1", "true", "t", "yes", "y", "on"})
 _FALSE = frozenset({"0", "false", "f", "no", "n", "off"})
@@ -56,6 +59,9 @@ class SdkConfig:
     flush_interval_s: float
     export_timeout_s: float
     max_retries: int
+    max_queue_bytes: int
+    max_spill_bytes: int
+    spill_dir: str | None
 
 
 class SdkSettings(Protocol):
@@ -72,6 +78,9 @@ class SdkSettings(Protocol):
     flush_interval_s: float
     export_timeout_s: float
     max_retries: int
+    max_queue_bytes: int
+    max_spill_bytes: int
+    spill_dir: str | None
 
 
 # --- reading one variable --------------------------------------------------------------------
@@ -161,6 +170,18 @@ def _default_max_retries() -> int:
     return _env_int("OLLIVE_MAX_RETRIES", _DEFAULT_MAX_RETRIES)
 
 
+def _default_max_queue_bytes() -> int:
+    return _env_int("OLLIVE_MAX_QUEUE_BYTES", _DEFAULT_MAX_QUEUE_BYTES)
+
+
+def _default_max_spill_bytes() -> int:
+    return _env_int("OLLIVE_MAX_SPILL_BYTES", _DEFAULT_MAX_SPILL_BYTES)
+
+
+def _default_spill_dir() -> str | None:
+    return _env("OLLIVE_SPILL_DIR") or _DEFAULT_SPILL_DIR
+
+
 # --- resolve and validate --------------------------------------------------------------------
 def resolve_sdk_config(
     endpoint: str | None = None,
@@ -175,6 +196,9 @@ def resolve_sdk_config(
     flush_interval_s: float | None = None,
     export_timeout_s: float | None = None,
     max_retries: int | None = None,
+    max_queue_bytes: int | None = None,
+    max_spill_bytes: int | None = None,
+    spill_dir: str | None = None,
     settings: SdkSettings | None = None,
 ) -> SdkConfig:
     """The SDK's settings: each argument as passed, else ``settings``' field, else the
@@ -192,6 +216,9 @@ def resolve_sdk_config(
         flush_interval_s=_pick(flush_interval_s, s, "flush_interval_s", _default_flush_interval_s),
         export_timeout_s=_pick(export_timeout_s, s, "export_timeout_s", _default_export_timeout_s),
         max_retries=_pick(max_retries, s, "max_retries", _default_max_retries),
+        max_queue_bytes=_pick(max_queue_bytes, s, "max_queue_bytes", _default_max_queue_bytes),
+        max_spill_bytes=_pick(max_spill_bytes, s, "max_spill_bytes", _default_max_spill_bytes),
+        spill_dir=_pick_optional(spill_dir, s, "spill_dir", _default_spill_dir),
     )
     return _validate_arguments(config)
 
@@ -208,7 +235,7 @@ def _pick(value: T | None, settings: SdkSettings | None, name: str, default: Cal
 def _pick_optional(
     value: str | None, settings: SdkSettings | None, name: str, default: Callable[[], str | None]
 ) -> str | None:
-    """:func:`_pick` for a setting whose value may be ``None`` (the API key)."""
+    """:func:`_pick` for a setting whose value may be ``None`` (the API key, the spill dir)."""
     if value is not None:
         return value
     return cast(str | None, getattr(settings, name)) if settings is not None else default()
@@ -230,6 +257,8 @@ def _validate_arguments(config: SdkConfig) -> SdkConfig:
     _at_least("max_batch_events", config.max_batch_events, 1)
     _at_least("max_batch_bytes", config.max_batch_bytes, _MIN_BATCH_BYTES)
     _at_least("max_retries", config.max_retries, 0)
+    _at_least("max_queue_bytes", config.max_queue_bytes, _MIN_BATCH_BYTES)
+    _at_least("max_spill_bytes", config.max_spill_bytes, 0)
     _positive("flush_interval_s", config.flush_interval_s)
     _positive("export_timeout_s", config.export_timeout_s)
     return config

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from ollive.config.sdk import SdkConfig, SdkSettings, resolve_sdk_config
@@ -22,6 +23,7 @@ from ollive.sdk import _runtime
 from ollive.sdk._context import Scope, current_scope, current_span, is_sampled, otel_parent
 from ollive.sdk._records import ScoreRecord
 from ollive.sdk._runtime import Runtime
+from ollive.sdk._spill import DiskBuffer, default_spill_root
 from ollive.sdk._wrappers import wrap
 from ollive.sdk.exporter import HttpExporter
 from ollive.sdk.hooks import count_internal_error, inference_span, is_enabled, tool_span
@@ -54,7 +56,8 @@ _init_lock = threading.Lock()
 _atexit_registered = False
 _shutdown_timeout_s = 5.0  # the deadline of the flush at interpreter exit
 _ZERO_STATS = dict.fromkeys(
-    ("enqueued", "queued", "sent", "failed", "retried", "dropped", "internal_errors"), 0
+    ("enqueued", "queued", "spilled", "sent", "failed", "retried", "dropped", "internal_errors"),
+    0,
 )
 
 
@@ -71,6 +74,9 @@ def init(
     flush_interval_s: float | None = None,
     export_timeout_s: float | None = None,
     max_retries: int | None = None,
+    max_queue_bytes: int | None = None,
+    max_spill_bytes: int | None = None,
+    spill_dir: str | None = None,
     retry_backoff_s: float = 0.5,
     shutdown_timeout_s: float = 5.0,
     redact: Redactor | None = None,
@@ -85,6 +91,12 @@ def init(
     outside [0, 1] is clamped). Raises :class:`~ollive.errors.ConfigError` for a malformed
     ``OLLIVE_*`` variable or an out-of-range value (the one place the SDK raises: at wiring
     time, never on a call path).
+
+    A burst that outruns the transport fills the in-memory queue up to ``max_queue_size``
+    events and ``max_queue_bytes`` (64 MiB), then goes to a disk buffer of at most
+    ``max_spill_bytes`` (1 GiB; 0 turns it off) under ``spill_dir`` (``~/.cache/ollive/spill``),
+    sent in order once the queue ahead of it is empty; only past both are events dropped
+    (counted in :func:`stats`, one warning when it starts, a summary at exit).
 
     ``redact`` runs on the export thread with each event dict and returns it (changed or
     not) or ``None`` to drop it. ``transport`` goes to the ``httpx.Client`` (tests).
@@ -104,6 +116,9 @@ def init(
         flush_interval_s=flush_interval_s,
         export_timeout_s=export_timeout_s,
         max_retries=max_retries,
+        max_queue_bytes=max_queue_bytes,
+        max_spill_bytes=max_spill_bytes,
+        spill_dir=spill_dir,
         settings=settings,
     )
     with _init_lock:
@@ -134,10 +149,16 @@ def _build_runtime(
         backoff_base_s=retry_backoff_s,
         transport=transport,
     )
+    spill = None
+    if config.max_spill_bytes > 0:
+        root = Path(config.spill_dir) if config.spill_dir else default_spill_root()
+        spill = DiskBuffer(root, config.max_spill_bytes)
     processor = BatchProcessor(
         exporter,
         service=config.service,
+        spill=spill,
         max_queue_size=config.max_queue_size,
+        max_queue_bytes=config.max_queue_bytes,
         max_batch_events=config.max_batch_events,
         max_batch_bytes=config.max_batch_bytes,
         flush_interval_s=config.flush_interval_s,
@@ -147,7 +168,20 @@ def _build_runtime(
 
 
 def _at_exit() -> None:
+    rt = _runtime.current()
     shutdown(_shutdown_timeout_s)
+    counts = rt.processor.stats() if rt is not None else _ZERO_STATS
+    if counts["dropped"]:
+        log.warning(
+            "ollive: %d of %d events were not sent (dropped: full queue and disk buffer, the "
+            "redaction hook, or the exit deadline); %d sent, %d failed, %d went through the "
+            "disk buffer",
+            counts["dropped"],
+            counts["enqueued"] + counts["dropped"],
+            counts["sent"],
+            counts["failed"],
+            counts["spilled"],
+        )
 
 
 def flush(timeout_s: float = 5.0) -> bool:
@@ -164,8 +198,8 @@ def shutdown(timeout_s: float = 5.0) -> bool:
 
 
 def stats() -> dict[str, int]:
-    """The transport's counters: enqueued, queued, sent, failed, retried, dropped,
-    internal_errors (all zero before ``init``)."""
+    """The transport's counters: enqueued, queued, spilled, sent, failed, retried, dropped,
+    internal_errors (all zero before ``init``); see :meth:`BatchProcessor.stats`."""
     rt = _runtime.current()
     return dict(_ZERO_STATS) if rt is None else rt.processor.stats()
 

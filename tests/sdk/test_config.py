@@ -39,13 +39,17 @@ def test_each_setting_reads_its_own_variable(monkeypatch: pytest.MonkeyPatch) ->
         "flush_interval_s": "0.5",
         "export_timeout_s": "2",
         "max_retries": "0",
+        "max_queue_bytes": "4096",
+        "max_spill_bytes": "0",
+        "spill_dir": "/var/tmp/spill",
     }
     for name, value in values.items():
         monkeypatch.setenv(f"OLLIVE_{name.upper()}", value)
     config = resolve_sdk_config()
     assert config == SdkConfig(
-        "https://ingest.example/v1", "k-1", "svc", 0.25, True, 7, 3, 2048, 0.5, 2.0, 0
-    )
+        "https://ingest.example/v1", "k-1", "svc", 0.25, True, 7, 3, 2048, 0.5, 2.0, 0,
+        4096, 0, "/var/tmp/spill",
+    )  # fmt: skip
 
 
 def test_a_passed_zero_is_zero_not_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

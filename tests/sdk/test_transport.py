@@ -31,6 +31,7 @@ def test_ingest_down_app_unaffected_memory_bounded_drops_counted() -> None:
     ollive.init(
         endpoint=f"http://127.0.0.1:{closed_port()}/v1",
         max_queue_size=100,
+        max_spill_bytes=0,  # no disk buffer: the queue bound is the memory bound
         max_batch_events=20,
         max_retries=50,
         retry_backoff_s=0.05,
