@@ -20,6 +20,7 @@ from ray import serve
 
 from ollive.cache import EmbeddedValkey, start_embedded_valkey
 from ollive.config import Settings
+from ollive.config.runfile import ray_auth_record, read_run_file, remove_run_file, write_run_file
 from ollive.store.actor import NAMESPACE
 
 __all__ = ["LocalIngest", "init_ray", "start_local_ingest"]
@@ -37,6 +38,7 @@ class LocalIngest:
     writers: list[Any]
     valkey: EmbeddedValkey | None = None
     started_ray: bool = False
+    warehouse_url: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def stop(self, shutdown_ray: bool | None = None) -> None:
@@ -141,16 +143,31 @@ def start_local_ingest(
     writers = ensure_writers(app_name, settings.writer_shards, settings, warehouse_url, redis_url)
     ray.get([w.ready.remote() for w in writers], timeout=120)
     return LocalIngest(
-        f"http://{settings.ingest_host}:{port}", redis_url, app_name, writers, valkey, started_ray
+        f"http://{settings.ingest_host}:{port}",
+        redis_url,
+        app_name,
+        writers,
+        valkey,
+        started_ray,
+        warehouse_url=warehouse_url,
     )
 
 
 def serve_forever(settings: Settings, port: int | None = None) -> None:
-    """``ollive ingest``: start everything, print the URL, block until Ctrl-C, then stop."""
+    """``ollive ingest``: start everything, print the URL, leave the run file that other
+    processes read (``ollive.connect()``, ``ollive status``, ``ollive down``), block until
+    Ctrl-C or SIGTERM, then stop."""
     import signal
     import threading
 
+    existing = read_run_file(settings.run_file)
+    if existing is not None:
+        raise RuntimeError(
+            f"`{existing.get('command', 'ollive up')}` already runs from {settings.home} "
+            f"(pid {existing.get('pid')}); stop it with `ollive down` or use another OLLIVE_HOME"
+        )
     running = start_local_ingest(settings, port=port)
+    write_run_file(settings.run_file, _run_record(running))
     print(
         f"ingest ready at {running.url}/v1/logs  (docs: {running.url}/docs, key: ollive-demo)",
         flush=True,
@@ -163,4 +180,30 @@ def serve_forever(settings: Settings, port: int | None = None) -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        running.stop(shutdown_ray=True)
+        try:
+            running.stop(shutdown_ray=True)
+        finally:
+            remove_run_file(settings.run_file)
+
+
+def _run_record(running: LocalIngest) -> dict[str, object]:
+    """What ``ollive ingest`` tells other processes (the keys of ``ollive up``'s run file)."""
+    from datetime import UTC, datetime
+
+    from ollive.config import DEMO_API_KEY
+
+    return {
+        "command": "ollive ingest",
+        "pid": os.getpid(),
+        "ray_address": ray.get_runtime_context().gcs_address,
+        **ray_auth_record(),
+        "warehouse_url": running.warehouse_url,
+        "redis_url": running.redis_url,
+        "urls": {
+            "ingest": f"{running.url}/v1/logs",
+            "api_docs": f"{running.url}/docs",
+            "metrics": f"{running.url}/metrics",
+        },
+        "api_key": DEMO_API_KEY,
+        "started_at": datetime.now(UTC).isoformat(),
+    }

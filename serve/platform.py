@@ -152,6 +152,7 @@ def start_platform(
         write_run_file(
             settings.run_file,
             {
+                "command": "ollive up",
                 "pid": os.getpid(),
                 "ray_address": gcs,
                 **ray_auth_record(),

@@ -66,10 +66,20 @@ def demo_command(
 def ingest_command(
     port: int | None = typer.Option(None, help="HTTP port (default OLLIVE_INGEST_PORT)."),
 ) -> None:
-    """Start the ingest app alone on the embedded default (Ray, Valkey, chDB); Ctrl-C stops it."""
+    """Start the ingest app alone on the embedded default (Ray, Valkey, chDB); Ctrl-C or
+    `ollive down` stops it; `ollive.connect()` in other processes reaches its warehouse."""
     from serve.local import serve_forever
 
-    serve_forever(get_settings(), port)
+    settings = get_settings()
+    run = read_run_file(settings.run_file)
+    if run is not None:
+        typer.echo(
+            f"`{run.get('command', 'ollive up')}` already runs from {settings.home} "
+            f"(pid {run.get('pid')}); `ollive down` stops it, or set another OLLIVE_HOME",
+            err=True,
+        )
+        raise typer.Exit(1)
+    serve_forever(settings, port)
 
 
 @app.command("dashboard")
@@ -227,17 +237,16 @@ def _down(settings: Settings, timeout_s: float) -> None:
         typer.echo("nothing is running")
         return
     pid = int(run["pid"])
+    what = f"`{run.get('command', 'ollive up')}` (pid {pid})"
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if not _running(pid):
-            typer.echo(f"stopped the platform (pid {pid}); the data is kept")
+            typer.echo(f"stopped {what}; the data is kept")
             return
         time.sleep(0.3)
     os.kill(pid, signal.SIGKILL)
-    typer.echo(
-        f"the platform (pid {pid}) did not stop within {timeout_s:g} s and was killed", err=True
-    )
+    typer.echo(f"{what} did not stop within {timeout_s:g} s and was killed", err=True)
     raise typer.Exit(1)
 
 

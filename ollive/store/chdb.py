@@ -108,12 +108,7 @@ def _token(token: str) -> str:
 def _translate_open_error(exc: Exception, path: Path) -> StorageError:
     text = str(exc)
     if "Cannot lock file" in text or "lock" in text.lower():
-        holder = _lock_holder(path)
-        return WarehouseLockedError(
-            f"the chDB directory {path} is held by another process{holder}. chDB allows one "
-            "process per directory: while the platform runs (`ollive up`), go through its "
-            "warehouse actor with `ollive.connect()` (no URL), or stop it with `ollive down`."
-        )
+        return WarehouseLockedError(_locked_message(path))
     if "already initialized" in text:
         return StorageError(
             f"this process already holds another chDB directory; cannot open {path}: {text}"
@@ -140,11 +135,49 @@ def _check_not_locked(path: Path) -> None:
         fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _lock_holder(path: Path) -> str:
-    status = path / "status"
+def _lock_holder(path: Path) -> int | None:
+    """The pid the engine wrote into ``<dir>/status`` when it opened the directory."""
     try:
-        text = status.read_text(errors="replace")
+        text = (path / "status").read_text(errors="replace")
     except OSError:
-        return ""
+        return None
     match = re.search(r"PID:\s*(\d+)", text)
-    return f" (pid {match[1]})" if match else ""
+    return int(match[1]) if match else None
+
+
+def _command_of(pid: int) -> str | None:
+    """What ``pid`` runs, as ``ps`` would show it (Linux ``/proc``); None when unknown."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    words = [w.decode(errors="replace") for w in raw.split(b"\0") if w]
+    if words and words[0].startswith("ray::"):
+        return words[0]  # a Ray worker names its actor
+    return " ".join(Path(w).name if i == 0 else w for i, w in enumerate(words))[:160] or None
+
+
+def _locked_message(path: Path) -> str:
+    """Who holds ``path`` and how to reach its data from this process."""
+    pid = _lock_holder(path)
+    command = _command_of(pid) if pid is not None else None
+    who = "another process"
+    if pid is not None:
+        who = f"pid {pid}" + (f" (`{command}`)" if command else "")
+    if command is not None and command.startswith("ray::WarehouseActor"):
+        reach = (
+            "it is the warehouse actor of a running `ollive up` or `ollive ingest`: reach it "
+            "with `ollive.connect()` (no URL) from a process of the same user, or "
+            "`ollive.connect('ray://warehouse')`; `ollive status` shows what runs"
+        )
+    else:
+        reach = (
+            "stop that process (a notebook kernel or script that opened it with "
+            "`ollive.connect()` while nothing was running, or `ollive dashboard` on the "
+            "embedded directory), or run the platform (`ollive up`): its warehouse actor "
+            "serves every process through `ollive.connect()` (no URL)"
+        )
+    return (
+        f"the chDB directory {path} is held by {who}. chDB allows one process per "
+        f"directory; {reach}."
+    )
