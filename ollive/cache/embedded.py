@@ -11,13 +11,19 @@ the materialized views.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["EmbeddedValkey", "start_embedded_valkey"]
+__all__ = ["EmbeddedValkey", "reap_strays", "server_pids", "start_embedded_valkey", "start_reaper"]
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +35,17 @@ class EmbeddedValkey:
     when it stops answering twice in a row: a killed Valkey recovers without a manual step.
     """
 
-    def __init__(self, make: Callable[[int | None], Any], port: int | None = None) -> None:
+    def __init__(
+        self,
+        make: Callable[[int | None], Any],
+        port: int | None = None,
+        data_dir: Path | None = None,
+    ) -> None:
         self._make = make
+        self._data_dir = data_dir
         self._server = make(port)
         self._server.start()
+        self._tie_to_this_process()
         self._port = int(self._server.port)
         self._stop = threading.Event()
         self._watchdog: threading.Thread | None = None
@@ -56,6 +69,7 @@ class EmbeddedValkey:
             log.debug("valkey stop: %s", exc)
         self._server = self._make(self._port)
         self._server.start()
+        self._tie_to_this_process()
         self.restarts += 1
         log.warning("the embedded Valkey was down; restarted on port %d", self._port)
         return True
@@ -83,6 +97,11 @@ class EmbeddedValkey:
         if self._server.is_running():
             self._server.stop()
 
+    def _tie_to_this_process(self) -> None:
+        if self._data_dir is not None:
+            for pid in server_pids(self._data_dir):
+                start_reaper(os.getpid(), pid)
+
     def __enter__(self) -> EmbeddedValkey:
         return self
 
@@ -103,6 +122,112 @@ def start_embedded_valkey(
         if persist
         else {"save": "", "appendonly": "no"}
     )
+    stopped = reap_strays(data_dir)
+    if stopped:
+        log.warning("stopped %d stray Valkey server(s) of %s", stopped, data_dir)
     return EmbeddedValkey(
-        lambda at: ValkeyServer(port=at, data_dir=data_dir, persist=persist, **options), port
+        lambda at: ValkeyServer(port=at, data_dir=data_dir, persist=persist, **options),
+        port,
+        data_dir=data_dir,
     )
+
+
+# --- processes: who runs the server of a data directory, and who watches it -------------------
+_REAPER = r"""
+import os, signal, sys, time
+parent, child = int(sys.argv[1]), int(sys.argv[2])
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+while alive(child):
+    if os.getppid() != parent:  # the parent is gone: this process was handed to another
+        os.kill(child, signal.SIGTERM)
+        for _ in range(100):
+            if not alive(child):
+                break
+            time.sleep(0.1)
+        else:
+            os.kill(child, signal.SIGKILL)
+        break
+    time.sleep(0.5)
+"""
+
+
+_reapers: list[subprocess.Popen[bytes]] = []  # held: a dropped Popen of a live process warns
+
+
+def start_reaper(parent: int, child: int) -> None:
+    """A small process that stops ``child`` once ``parent`` (this process) is gone."""
+    _reapers[:] = [r for r in _reapers if r.poll() is None]
+    reaper = subprocess.Popen(
+        [sys.executable, "-c", _REAPER, str(parent), str(child)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # a Ctrl-C to the parent's group does not stop the reaper
+    )
+    _reapers.append(reaper)
+
+
+def _cmdline(pid: int) -> list[str]:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return [w.decode(errors="replace") for w in raw.split(b"\0") if w]
+
+
+def _parent_of(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def server_pids(data_dir: Path) -> list[int]:
+    """The Valkey servers that run in ``data_dir`` (their working directory; Valkey rewrites
+    its command line to ``valkey-server host:port``), from Linux ``/proc``."""
+    where = os.path.realpath(data_dir)
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        argv = _cmdline(int(entry.name))
+        if not argv or "valkey-server" not in argv[0]:
+            continue
+        try:
+            if os.readlink(entry / "cwd") == where:
+                pids.append(int(entry.name))
+        except OSError:
+            continue
+    return pids
+
+
+def reap_strays(data_dir: Path, timeout_s: float = 10.0) -> int:
+    """Stop the servers of ``data_dir`` whose starting process is gone (their parent is now
+    init or another non-Python process); how many were stopped."""
+    strays = []
+    for pid in server_pids(data_dir):
+        parent = _parent_of(pid)
+        argv = _cmdline(parent) if parent else []
+        if parent in (None, 0, 1) or not any("python" in Path(a).name for a in argv[:1]):
+            strays.append(pid)
+    for pid in strays:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            continue
+    deadline = time.monotonic() + timeout_s
+    for pid in strays:
+        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if Path(f"/proc/{pid}").exists():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    return len(strays)
