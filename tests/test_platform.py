@@ -150,11 +150,26 @@ def _cli(env: dict[str, str], *args: str, timeout: float) -> subprocess.Complete
     )
 
 
-def _down(env: dict[str, str], process: subprocess.Popen[str]) -> None:
+def _up_detached(env: dict[str, str]) -> int:
+    """``ollive up --detach``: returns (exit 0) once every part answers; the platform's pid."""
+    out = _cli(env, "up", "--detach", timeout=900)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]
+    assert "Ollive is up" in out.stdout
+    run = json.loads((Path(env["OLLIVE_HOME"]) / "run.json").read_text())
+    return int(run["pid"])
+
+
+def _down(env: dict[str, str], process: subprocess.Popen[str] | int) -> None:
     out = _cli(env, "down", timeout=200)
     assert out.returncode == 0, out.stderr
     assert "stopped" in out.stdout
-    assert process.wait(timeout=60) == 0
+    if isinstance(process, int):  # detached: not our child, so wait for its pid to go
+        deadline = time.monotonic() + 60
+        while Path(f"/proc/{process}").exists():
+            assert time.monotonic() < deadline, "the detached platform did not exit"
+            time.sleep(0.3)
+    else:
+        assert process.wait(timeout=60) == 0
     assert not (Path(env["OLLIVE_HOME"]) / "run.json").exists()
 
 
@@ -337,8 +352,11 @@ def test_up_chat_query_down_up(platform_env: dict[str, str]) -> None:
     acked = sorted(load.acked)
     assert 5 <= len(acked) < len(bodies), "the shutdown did not land during the load"
 
-    process, _ = _up(platform_env)
+    # the second start in the background: `ollive up --detach` returns once every part answers
+    detached = _up_detached(platform_env)
     try:
+        status = _cli(platform_env, "status", "--json", timeout=200)
+        assert set(json.loads(status.stdout)["parts"].values()) == {"ok"}, status.stdout
         again = _query(platform_env, request_id, conversation, deadline_s=0.0, want_tools=True)
         assert again["inference"] == 1 and again["tools"] >= 1
         # every acknowledged event survived the shutdown
@@ -373,4 +391,4 @@ def test_up_chat_query_down_up(platform_env: dict[str, str]) -> None:
         # and still no raw PII once everything the chatbot sent before the shutdown is in
         assert _python(platform_env, FIND, stdin=json.dumps(values)) == []
     finally:
-        _down(platform_env, process)
+        _down(platform_env, detached)

@@ -24,10 +24,22 @@ def up_command(
     dashboard: bool = typer.Option(True, help="Serve the dashboard."),
     chat: bool = typer.Option(True, help="Deploy the demo chatbot."),
     alerts: bool = typer.Option(True, help="Run the alert evaluator."),
+    detach: bool = typer.Option(
+        False,
+        "--detach",
+        help="Run in the background: return once every part answers (exit 0), or fail "
+        "naming the part that did not start; the log is $OLLIVE_HOME/up.log.",
+    ),
+    timeout_s: float = typer.Option(
+        900.0, "--timeout", help="With --detach: how long to wait for every part."
+    ),
 ) -> None:
     """Start the platform (Ray, Valkey, warehouse, ingest, chatbot, dashboard, alerts) and
     supervise it until Ctrl-C or `ollive down`; the data is kept."""
-    _up(get_settings(), dashboard=dashboard, chat=chat, alerts=alerts)
+    if detach:
+        _up_detached(get_settings(), timeout_s, dashboard=dashboard, chat=chat, alerts=alerts)
+    else:
+        _up(get_settings(), dashboard=dashboard, chat=chat, alerts=alerts)
 
 
 @app.command("down")
@@ -219,6 +231,66 @@ def _up(settings: Settings, **parts: bool) -> None:
         platform.stop()
         typer.echo("stopped; the data is kept")
         _exit_now()
+
+
+def _up_detached(settings: Settings, timeout_s: float, **parts: bool) -> None:
+    """``ollive up`` as a background process of its own session, its output in
+    ``$OLLIVE_HOME/up.log``; return once it has written the run file (every part answered)
+    and ``ollive status`` sees each part healthy."""
+    import subprocess
+    import sys
+
+    if _already_running(settings):
+        return
+    log_path = settings.home / "up.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    flags = [f"--{'' if on else 'no-'}{name}" for name, on in parts.items()]
+    with open(log_path, "ab") as log:
+        start = log.tell()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ollive.cli", "up", *flags],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C in this terminal does not reach it
+            env={**os.environ, "_TYPER_STANDARD_TRACEBACK": "1"},  # plain lines in the log
+        )  # fmt: skip
+    typer.echo(f"starting the platform in the background (pid {process.pid}, log {log_path}) ...")
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if process.poll() is not None:
+            _detached_failed(log_path, start, f"exited with code {process.returncode}")
+        run = read_run_file(settings.run_file)
+        if run is not None and run.get("pid") == process.pid and _all_parts_ok(settings):
+            _print_urls(run.get("urls", {}), f"Ollive is up (pid {process.pid})")
+            typer.echo("`ollive status` shows its health; `ollive down` stops it.")
+            return
+        if time.monotonic() > deadline:
+            process.terminate()
+            _detached_failed(log_path, start, f"did not come up within {timeout_s:g} s")
+        time.sleep(1.0)
+
+
+def _all_parts_ok(settings: Settings) -> bool:
+    from serve.platform import platform_status
+
+    status = platform_status(settings, counts=False)
+    return bool(status.get("running")) and all(v == "ok" for v in status.get("parts", {}).values())
+
+
+def _detached_failed(log_path: Any, start: int, what: str) -> None:
+    """Say which part did not start (the last "starting ..." line of the log), the error,
+    and the end of the log; exit 1."""
+    with open(log_path, "rb") as log:
+        log.seek(start)
+        lines = log.read().decode(errors="replace").splitlines()
+    steps = [ln for ln in lines if ln.startswith("starting ")]
+    errors = [ln for ln in lines if ln and not ln.startswith(" ") and "Error" in ln.split(":")[0]]
+    part = f"while starting {steps[-1].removeprefix('starting ').rstrip(' .')}" if steps else ""
+    typer.echo(f"ollive up {what} {part or 'before starting any part'}", err=True)
+    if errors:
+        typer.echo(errors[-1], err=True)
+    typer.echo(f"--- the last lines of {log_path} ---", err=True)
+    typer.echo("\n".join(lines[-25:]), err=True)
+    raise typer.Exit(1)
 
 
 def _exit_now() -> None:
