@@ -25,6 +25,7 @@ import httpx
 import ray
 from ray import serve
 
+from ollive.cache import start_reaper
 from ollive.config import DEMO_API_KEY, Settings
 from ollive.config.runfile import (
     ray_auth_record,
@@ -197,6 +198,7 @@ def _start_dashboard(
         process = subprocess.Popen(
             command, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
         )
+    start_reaper(os.getpid(), process.pid)  # a killed supervisor does not leave it serving
     url = f"http://127.0.0.1:{port}"
     if not _wait_http(f"{url}/liveness", 120):  # the server listens; pages render on demand
         process.terminate()

@@ -390,5 +390,37 @@ def test_up_chat_query_down_up(platform_env: dict[str, str]) -> None:
         assert counts["tool_stats_5m"] == expected["tool_executions"], counts
         # and still no raw PII once everything the chatbot sent before the shutdown is in
         assert _python(platform_env, FIND, stdin=json.dumps(values)) == []
-    finally:
+
+        # SIGKILL of the supervisor under load: nothing it started outlives it, the next
+        # start finds no stale state, and every acknowledged event is stored
+        killed_events = make_events(40_000, f"sigkill-{uuid.uuid4().hex[:8]}", seed=12)
+        killed_bodies = [
+            gzip.compress(json.dumps({"events": killed_events[i : i + 200]}).encode())
+            for i in range(0, len(killed_events), 200)
+        ]
+        load = _Load(base, killed_bodies)
+        assert load.first_acks.wait(120), "no body was acknowledged before the kill"
+        valkey_port = int(str(json.loads((Path(platform_env["OLLIVE_HOME"]) / "run.json")
+                                         .read_text())["redis_url"]).rsplit(":", 1)[1].split("/")[0])  # fmt: skip
+        os.kill(detached, signal.SIGKILL)
+    except BaseException:
         _down(platform_env, detached)
+        raise
+    load.join()
+    killed_acked = {
+        e["request_id"] for i in load.acked for e in killed_events[i * 200 : (i + 1) * 200]
+    }
+    deadline = time.monotonic() + 90
+    while (left := pids_matching("valkey-server", f":{valkey_port}")) or pids_matching(
+        "ollive.ui", platform_env["OLLIVE_DASHBOARD_PORT"]
+    ):
+        assert time.monotonic() < deadline, f"orphans of the killed supervisor: {left}"
+        time.sleep(0.5)
+    restarted = _up_detached(platform_env)
+    try:
+        stored = set(_python(platform_env, STORED, killed_events[0]["service"])["ids"])
+        print(f"\n[fault] sigkill: acked_before={len(killed_acked)} stored_after_restart="
+              f"{len(stored & killed_acked)}")  # fmt: skip
+        assert killed_acked and killed_acked <= stored, f"{len(killed_acked - stored)} lost"
+    finally:
+        _down(platform_env, restarted)

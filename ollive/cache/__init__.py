@@ -7,6 +7,6 @@ it. With ``OLLIVE_REDIS_URL`` unset, the wiring starts :func:`start_embedded_val
 from __future__ import annotations
 
 from ollive.cache.client import async_redis
-from ollive.cache.embedded import EmbeddedValkey, start_embedded_valkey
+from ollive.cache.embedded import EmbeddedValkey, start_embedded_valkey, start_reaper
 
-__all__ = ["EmbeddedValkey", "async_redis", "start_embedded_valkey"]
+__all__ = ["EmbeddedValkey", "async_redis", "start_embedded_valkey", "start_reaper"]
