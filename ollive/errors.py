@@ -11,6 +11,7 @@ know about Ollive::
     ├── StorageError(RuntimeError)         the warehouse failed; carries the server's code when there is one
     │   ├── WarehouseUnavailableError(ConnectionError)   unreachable within the timeout
     │   ├── WarehouseLockedError           the chDB directory is held by another process
+    │   ├── SpoolFullError(OSError)        no space left for the write-ahead log; nothing was accepted
     │   └── MigrationError                 a numbered DDL file failed; re-running resumes
     ├── IngestError(RuntimeError)          the ingest pipeline refused or failed a batch
     │   ├── AuthError(PermissionError)     missing, unknown or revoked API key
@@ -36,6 +37,7 @@ __all__ = [
     "PayloadTooLargeError",
     "PricingError",
     "RedactionError",
+    "SpoolFullError",
     "StorageError",
     "WarehouseLockedError",
     "WarehouseUnavailableError",
@@ -79,6 +81,11 @@ class WarehouseUnavailableError(StorageError, ConnectionError):
 
 class WarehouseLockedError(StorageError):
     """The chDB data directory is held by another process (go through its actor)."""
+
+
+class SpoolFullError(StorageError, OSError):
+    """The write-ahead log's disk is full (or over quota): the events were not accepted and
+    can be sent again; writes succeed again by themselves once there is space."""
 
 
 class MigrationError(StorageError):

@@ -25,6 +25,7 @@ from ollive.errors import (
     MediaTypeError,
     OlliveError,
     PayloadTooLargeError,
+    SpoolFullError,
     StorageError,
 )
 from ollive.events import event_json_schema
@@ -266,6 +267,9 @@ class IngestAPI:
             if busy:
                 retry_s = max(f.retry_after_s for f in busy)
                 raise BackpressureError(f"writers are saturated: {busy[0]}", retry_s)
+            full = [f for f in failures if isinstance(f, SpoolFullError)]
+            if full:
+                raise full[0]
             log.error("write failed: %r", failures[0])
             raise StorageError(str(failures[0])) from failures[0]
         self._metrics.observe_batch(
@@ -284,8 +288,10 @@ class IngestAPI:
             try:
                 return await self._writers[shard].write.remote(tables)  # type: ignore[no-any-return]
             except ray.exceptions.RayTaskError as exc:
-                cause = exc.as_instanceof_cause()
-                raise cause if isinstance(cause, BackpressureError) else exc from None
+                # the writer's own OlliveError (backpressure, a full write-ahead log) as it
+                # was raised there; anything else as Ray reports it
+                cause = exc.cause
+                raise cause if isinstance(cause, OlliveError) else exc from None
             except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError):
                 if attempt + 1 == _WRITE_ATTEMPTS:
                     raise

@@ -15,6 +15,7 @@ from ollive.errors import (
     MediaTypeError,
     OlliveError,
     PayloadTooLargeError,
+    SpoolFullError,
     StorageError,
 )
 
@@ -51,6 +52,9 @@ def answer_for(exc: OlliveError) -> ErrorAnswer:
         headers["WWW-Authenticate"] = "Bearer"
     elif isinstance(exc, BackpressureError):
         headers["Retry-After"] = str(max(1, round(exc.retry_after_s)))
+    elif isinstance(exc, SpoolFullError):
+        headers["Retry-After"] = "10"
+        detail = f"write-ahead log full: {exc}"
     elif status == 503:
         headers["Retry-After"] = "2"
         detail = f"storage unavailable: {exc}"

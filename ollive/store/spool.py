@@ -11,6 +11,7 @@ idempotency token, so a replay never stores a row twice) when the warehouse reco
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import time
 from collections.abc import Callable
@@ -20,6 +21,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.ipc as ipc
+
+from ollive.errors import SpoolFullError
 
 __all__ = ["ReplayReport", "Spool", "SpoolEntry", "replay_spool", "spools_under"]
 
@@ -64,15 +67,25 @@ class Spool:
         """Write ``data`` as a ``wal`` file atomically (temporary name, then rename)."""
         final = self.directory / f"{WAL}.{table}.{token}.arrow"
         tmp = final.with_suffix(".tmp")
-        with pa.OSFile(str(tmp), "wb") as sink, ipc.new_stream(sink, data.schema) as stream:
-            stream.write_table(data)
-        if self.fsync:
-            fd = os.open(tmp, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        tmp.replace(final)
+        try:
+            with pa.OSFile(str(tmp), "wb") as sink, ipc.new_stream(sink, data.schema) as stream:
+                stream.write_table(data)
+            if self.fsync:
+                fd = os.open(tmp, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            tmp.replace(final)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)  # a half-written file would hold on to the space
+            if _out_of_space(exc):
+                raise SpoolFullError(
+                    f"no space left for the write-ahead log in {self.directory} ({exc}); the "
+                    "events were not accepted: free disk space there (or move OLLIVE_HOME); "
+                    "writes succeed again by themselves once there is room"
+                ) from exc
+            raise
         return SpoolEntry(final, WAL, table, token, time.time())
 
     def mark_done(self, entry: SpoolEntry) -> None:
@@ -132,6 +145,14 @@ class Spool:
                 continue
             files += 1
         return files, size
+
+
+def _out_of_space(exc: OSError) -> bool:
+    """ENOSPC or EDQUOT, also when pyarrow reports it only in its message."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(exc).lower()
+    return "no space left" in text or "quota exceeded" in text
 
 
 def replay_spool(

@@ -139,3 +139,37 @@ def test_request_ids_identify_spooled_rows(tmp_path: Path, project: str) -> None
     table = _tables(project, 3)["inference_logs"]
     spool.write("inference_logs", table, uuid.uuid4().hex)
     assert spool.request_ids(60) == set(table.column("request_id").to_pylist())
+
+
+def test_a_full_disk_refuses_writes_clearly_and_recovers_by_itself(
+    warehouse: Any, project: str, tmp_path: Path
+) -> None:
+    """The write-ahead log on a real 256 KiB filesystem: writes are refused with
+    SpoolFullError (no row of a refused write is stored), what was acknowledged is stored,
+    and writes succeed again once there is space, with no restart."""
+    from ollive.errors import SpoolFullError
+    from tests._tmpfs import resize, small_filesystem
+
+    sink = _Sink(warehouse)
+    with small_filesystem(tmp_path / "spool", "256k") as spool_dir:
+
+        async def run() -> tuple[int, int]:
+            writer = _writer(sink, spool_dir, keep_done_s=3600)
+            await writer.start()
+            acked = refused = 0
+            for _ in range(200):  # done files are kept: the disk fills up
+                try:
+                    acked += (await writer.write(_tables(project, 50))).committed
+                except SpoolFullError as exc:
+                    assert "no space left for the write-ahead log" in str(exc)
+                    refused += 1
+                    break
+            assert refused == 1, "the filesystem never filled up"
+            assert not list(spool_dir.glob("*.tmp")), "a half-written file holds the space"
+            resize(spool_dir, "16m")  # space returns
+            acked += (await writer.write(_tables(project, 50))).committed
+            await writer.close()
+            return acked, refused
+
+        acked, _ = asyncio.run(run())
+    assert acked > 0 and _count(warehouse, project, final=True) == acked
