@@ -11,6 +11,7 @@ the materialized views.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import os
@@ -159,6 +160,15 @@ while alive(child):
 
 
 _reapers: list[subprocess.Popen[bytes]] = []  # held: a dropped Popen of a live process warns
+
+
+@atexit.register
+def _leave_reapers_running() -> None:
+    """A reaper outlives this process on purpose (stopping the server after it is its
+    job): mark it as let go, or ``Popen.__del__`` warns at interpreter exit."""
+    for reaper in _reapers:
+        if reaper.poll() is None:
+            reaper.returncode = 0
 
 
 def start_reaper(parent: int, child: int) -> None:
