@@ -13,7 +13,9 @@ from ollive.errors import ConfigError
 from ollive.store import RAW_TABLES
 from ollive.store.deletion import apply_retention, execute_deletion, plan_deletion
 
-_END = datetime(2026, 11, 1, tzinfo=UTC)
+#: the end of the seeded day: today's midnight, so the rows stay inside every table's TTL
+#: (a fixed date would age out of the 30-day application-log TTL, then the 90-day ones)
+_END = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def _seed(warehouse: Any, project: str) -> None:
