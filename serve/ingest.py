@@ -25,7 +25,6 @@ from ollive.errors import (
     MediaTypeError,
     OlliveError,
     PayloadTooLargeError,
-    SpoolFullError,
     StorageError,
 )
 from ollive.events import event_json_schema
@@ -267,10 +266,12 @@ class IngestAPI:
             if busy:
                 retry_s = max(f.retry_after_s for f in busy)
                 raise BackpressureError(f"writers are saturated: {busy[0]}", retry_s)
-            full = [f for f in failures if isinstance(f, SpoolFullError)]
-            if full:
-                raise full[0]
             log.error("write failed: %r", failures[0])
+            # a writer's own error (a full write-ahead log, the warehouse down) as it was
+            # raised there: the error table answers it; anything else is a storage failure
+            own = [f for f in failures if isinstance(f, OlliveError)]
+            if own:
+                raise own[0]
             raise StorageError(str(failures[0])) from failures[0]
         self._metrics.observe_batch(
             len(batch.events), len(batch.rejected), outcome.duplicates, batch.redaction_totals()

@@ -20,10 +20,10 @@ from ray import serve
 
 from ollive.cache import EmbeddedValkey, start_embedded_valkey
 from ollive.config import Settings
-from ollive.config.runfile import ray_auth_record, read_run_file, remove_run_file, write_run_file
+from ollive.config.runfile import ray_auth_record, remove_run_file, write_run_file
 from ollive.store.actor import NAMESPACE
 
-__all__ = ["LocalIngest", "init_ray", "start_local_ingest"]
+__all__ = ["LocalIngest", "init_ray", "run_record", "start_local_ingest"]
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,14 @@ class LocalIngest:
     started_ray: bool = False
     warehouse_url: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def urls(self) -> dict[str, str]:
+        """The URLs it serves, by name (as the run file and ``ollive status`` list them)."""
+        return {
+            "ingest": f"{self.url}/v1/logs",
+            "api_docs": f"{self.url}/docs",
+            "metrics": f"{self.url}/metrics",
+        }
 
     def stop(self, shutdown_ray: bool | None = None) -> None:
         """Stop taking requests (in-flight ones finish), flush the writers, then end them (or
@@ -160,14 +168,11 @@ def serve_forever(settings: Settings, port: int | None = None) -> None:
     import signal
     import threading
 
-    existing = read_run_file(settings.run_file)
-    if existing is not None:
-        raise RuntimeError(
-            f"`{existing.get('command', 'ollive up')}` already runs from {settings.home} "
-            f"(pid {existing.get('pid')}); stop it with `ollive down` or use another OLLIVE_HOME"
-        )
     running = start_local_ingest(settings, port=port)
-    write_run_file(settings.run_file, _run_record(running))
+    write_run_file(
+        settings.run_file,
+        run_record("ollive ingest", running, running.warehouse_url, running.urls()),
+    )
     print(
         f"ingest ready at {running.url}/v1/logs  (docs: {running.url}/docs, key: ollive-demo)",
         flush=True,
@@ -186,24 +191,23 @@ def serve_forever(settings: Settings, port: int | None = None) -> None:
             remove_run_file(settings.run_file)
 
 
-def _run_record(running: LocalIngest) -> dict[str, object]:
-    """What ``ollive ingest`` tells other processes (the keys of ``ollive up``'s run file)."""
+def run_record(
+    command: str, running: LocalIngest, warehouse_url: str | None, urls: dict[str, str]
+) -> dict[str, Any]:
+    """The run file's content for ``command`` (``ollive up``, ``ollive ingest``): where its
+    Ray is and how to join it, its warehouse, Valkey and URLs."""
     from datetime import UTC, datetime
 
     from ollive.config import DEMO_API_KEY
 
     return {
-        "command": "ollive ingest",
+        "command": command,
         "pid": os.getpid(),
         "ray_address": ray.get_runtime_context().gcs_address,
         **ray_auth_record(),
-        "warehouse_url": running.warehouse_url,
+        "warehouse_url": warehouse_url,
         "redis_url": running.redis_url,
-        "urls": {
-            "ingest": f"{running.url}/v1/logs",
-            "api_docs": f"{running.url}/docs",
-            "metrics": f"{running.url}/metrics",
-        },
+        "urls": urls,
         "api_key": DEMO_API_KEY,
         "started_at": datetime.now(UTC).isoformat(),
     }

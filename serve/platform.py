@@ -18,7 +18,6 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -26,13 +25,8 @@ import ray
 from ray import serve
 
 from ollive.cache import start_reaper
-from ollive.config import DEMO_API_KEY, Settings
-from ollive.config.runfile import (
-    ray_auth_record,
-    read_run_file,
-    remove_run_file,
-    write_run_file,
-)
+from ollive.config import Settings
+from ollive.config.runfile import read_run_file, remove_run_file, write_run_file
 from ollive.store.actor import NAMESPACE
 
 __all__ = ["DEFAULT_ALERT_RULES", "Platform", "platform_status", "start_platform"]
@@ -118,7 +112,7 @@ def start_platform(
     echo: Any = print,
 ) -> Platform:
     """Start every part (see the module docstring) and return once each answers."""
-    from serve.local import init_ray, start_local_ingest
+    from serve.local import init_ray, run_record, start_local_ingest
 
     for name, port in (("ingest", settings.ingest_port), ("dashboard", settings.dashboard_port)):
         host = settings.ingest_host if name == "ingest" else "127.0.0.1"
@@ -133,11 +127,7 @@ def start_platform(
     ingest = start_local_ingest(settings, num_cpus=num_cpus)
     gcs = ray.get_runtime_context().gcs_address
     warehouse_url = settings.warehouse_url or "ray://warehouse"
-    urls = {
-        "ingest": f"{ingest.url}/v1/logs",
-        "api_docs": f"{ingest.url}/docs",
-        "metrics": f"{ingest.url}/metrics",
-    }
+    urls = ingest.urls()
     platform = Platform(settings, urls, ingest)
     try:
         if chat:
@@ -153,15 +143,7 @@ def start_platform(
         write_run_file(
             settings.run_file,
             {
-                "command": "ollive up",
-                "pid": os.getpid(),
-                "ray_address": gcs,
-                **ray_auth_record(),
-                "warehouse_url": warehouse_url,
-                "redis_url": ingest.redis_url,
-                "urls": urls,
-                "api_key": DEMO_API_KEY,
-                "started_at": datetime.now(UTC).isoformat(),
+                **run_record("ollive up", ingest, warehouse_url, urls),
                 "startup_s": round(time.monotonic() - began, 1),
             },
         )

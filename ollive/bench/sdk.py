@@ -92,9 +92,14 @@ class _Sink:
 
 
 def _per_call(fn: Callable[[], Any], calls: int) -> dict[str, float]:
-    """Median and p99 in microseconds of ``fn`` timed one call at a time."""
-    for _ in range(min(calls // 10, 2_000)):  # warm up
+    """Median and p99 in microseconds of ``fn`` timed one call at a time, after a warm-up."""
+    for _ in range(min(calls // 10, 2_000)):
         fn()
+    return _timed_calls(fn, calls)
+
+
+def _timed_calls(fn: Callable[[], Any], calls: int) -> dict[str, float]:
+    """Median and p99 in microseconds of ``calls`` calls of ``fn``, each timed alone."""
     clock = time.perf_counter_ns
     samples = [0] * calls
     for i in range(calls):
@@ -226,25 +231,18 @@ def _burst(sink: _Sink, events: int) -> dict[str, Any]:
         )
         _warm_up()
         before = sink.counts()["events"]
-        clock = time.perf_counter_ns
-        samples = [0] * events
-        for i in range(events):
-            start = clock()
-            _one_inference()
-            samples[i] = clock() - start
+        timing = _timed_calls(_one_inference, events)
         spilled = ollive.stats()["spilled"]
         ollive.flush(600)
         stats = ollive.stats()
         received = sink.counts()["events"] - before
         ollive.shutdown(10)
-    samples.sort()
     return {
         "events": events,
         "spilled": spilled,
         "dropped": stats["dropped"],
         "delivered_all": received == events and stats["dropped"] == 0 and stats["failed"] == 0,
-        "median_us": round(statistics.median(samples) / 1000, 3),
-        "p99_us": round(samples[int(events * 0.99) - 1] / 1000, 3),
+        **timing,
     }
 
 

@@ -116,8 +116,8 @@ def up_detached(settings: Settings, timeout_s: float, **parts: bool) -> None:
 def _all_parts_ok(settings: Settings) -> bool:
     from serve.platform import platform_status
 
-    status = platform_status(settings, counts=False)
-    return bool(status.get("running")) and all(v == "ok" for v in status.get("parts", {}).values())
+    health = platform_status(settings, counts=False)
+    return bool(health.get("running")) and all(v == "ok" for v in health.get("parts", {}).values())
 
 
 def _detached_failed(log_path: Any, start: int, what: str) -> None:

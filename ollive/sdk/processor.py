@@ -331,7 +331,7 @@ class BatchProcessor:
 class _Batch:
     """Encoded events collected up to a count and a byte size, then handed to ``send``."""
 
-    __slots__ = ("_events", "_lines", "_max_bytes", "_max_events", "_send", "_size")
+    __slots__ = ("_lines", "_max_bytes", "_max_events", "_send", "_size")
 
     def __init__(self, max_events: int, max_bytes: int, send: Callable[[list[bytes]], None]):
         self._max_events = max_events
