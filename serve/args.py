@@ -72,6 +72,8 @@ class ReplicaArgs(BaseModel):
     redis_url: str | None = None
     redaction: bool = True
     redaction_policy_file: Path | None = None
+    redaction_ner_model: str = "auto"
+    redaction_reload_s: float = 5.0
     redaction_fail_closed: bool = False
     max_body_bytes: int = 10_000_000
     max_events_per_batch: int = 10_000

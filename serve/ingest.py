@@ -11,7 +11,6 @@ import asyncio
 import logging
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import ray
@@ -139,16 +138,14 @@ async def _handle_error(_request: Request, exc: Exception) -> JSONResponse:
 api.add_exception_handler(OlliveError, _handle_error)
 
 
-def _build_redactor(policy_file: Path | None) -> Any:
-    from ollive.redact import Redactor, load_policies
+def _build_redactor(args: ReplicaArgs) -> Any:
+    from ollive.redact import Redactor
 
-    if policy_file is not None:
-        default, projects = load_policies(policy_file)
-        redactor = Redactor(default, projects=projects)
-    else:
-        redactor = Redactor()
-    redactor.warm()
-    return redactor
+    return Redactor(
+        policy_file=args.redaction_policy_file,
+        ner_model=args.redaction_ner_model,
+        reload_s=args.redaction_reload_s,
+    )
 
 
 # --- API keys: static keys + keys stored in the warehouse, refreshed -----------
@@ -182,7 +179,7 @@ class IngestAPI:
     def __init__(self, args: ReplicaArgs, writers: list[Any]) -> None:
         self._writers = writers
         self._pipeline = IngestPipeline(
-            _build_redactor(args.redaction_policy_file) if args.redaction else None,
+            _build_redactor(args) if args.redaction else None,
             max_body_bytes=args.max_body_bytes,
             max_events=args.max_events_per_batch,
             fail_closed=args.redaction_fail_closed,

@@ -72,6 +72,8 @@ def score_against_labels(
     free = free_hit = code_free = code_free_hit = 0
     for sample, result in zip(samples, results, strict=True):
         for span in sample.spans:
+            if span.entity_type not in scores:
+                continue  # a type this report does not score
             s = scores[span.entity_type]
             s.labels += 1
             if any(

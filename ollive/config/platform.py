@@ -100,6 +100,16 @@ class Settings(BaseSettings):
         None,
         description="TOML/JSON redaction policies: a default and one per project (docs/redaction.md).",
     )
+    redaction_ner_model: str = Field(
+        "auto",
+        description=(
+            "spaCy pipeline for PERSON/LOCATION/NRP (spacy.load name or path): auto = an "
+            "installed English model (the [ner] extra), none = patterns only."
+        ),
+    )
+    redaction_reload_s: float = Field(
+        5.0, gt=0, description="How often ingest checks the redaction policy file for changes."
+    )
     redaction_fail_closed: bool = Field(
         False, description="Reject an event whose redaction failed (else drop its previews)."
     )

@@ -17,6 +17,12 @@ spans and scores), but only runs a recognizer where it could match:
 3. The recognizer object itself runs on each merged window; spans are shifted back.
    Presidio's own post-processing follows: its duplicate removal and score threshold.
 
+4. Over a batch (:meth:`WindowedAnalyzer.analyze_batch`), one hyperscan database holds a
+   gate per recognizer (``WindowSpec.batch_gate``): one compiled scan per text says which
+   recognizers can fire at all, and only those run steps 1-3. A gate is a superset of its
+   seeds, so skipping a recognizer whose gate did not match changes nothing. Without
+   hyperscan (no wheel for the platform) every recognizer runs steps 1-3.
+
 Recognizers without a spec (custom ones from elsewhere) run on the whole text, so the
 answer stays exact. With a blank spaCy pipeline, Presidio's lemma-based context
 enhancement cannot fire (every lemma is empty) and the NER recognizer finds nothing, so
@@ -27,6 +33,7 @@ NLP artifacts, as in Presidio.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -53,7 +60,10 @@ class WindowSpec:
     ``accept(recognizer, text, seed_match)``: optional; ``False`` only when the recognizer
     itself would drop that match (its own validation), so the window is not needed.
     Seeds with ``accept`` must be the recognizer's own patterns, which is what makes
-    ``accept`` exact.
+    ``accept`` exact. ``right_run``: the window also takes the next whitespace-delimited run (a match may
+    read into it: Presidio's IBAN pattern takes up to 4 letters of the next word).
+    ``batch_gate``: a hyperscan expression that matches every text any
+    seed occurs in (a superset: lookarounds dropped); by default the gate, else the seeds.
     """
 
     seeds: tuple[str, ...]
@@ -65,9 +75,13 @@ class WindowSpec:
     open_seeds: tuple[str, ...] = ()
     min_chars: int = 0
     accept: Callable[[Any, str, re.Match[str]], bool] | None = None
+    batch_gate: str | None = None
+    right_run: bool = False
 
 
 DIGIT_ISLAND = r"\d[\d \u00a0.()\-/]{6,}"
+HS_ISLAND_CLASS = r"[\d \x{a0}.()\-/]"
+"""The class of :data:`DIGIT_ISLAND` in hyperscan's syntax (UTF-8 mode)."""
 """Gate: a run of digits and `` .()-/`` (and no-break spaces) of 7+ characters, from its
 first digit."""
 
@@ -103,7 +117,7 @@ _PRESIDIO_SPECS: dict[str, WindowSpec] = {
     "UsItinRecognizer": WindowSpec((r"\d{2}",), spans_whitespace=True, min_digits=9),
     "NhsRecognizer": WindowSpec((r"\d{3}",), spans_whitespace=True, min_digits=10),
     "IbanRecognizer": WindowSpec(
-        (r"[A-Z][A-Z]\d\d(?:[ -]?[A-Z0-9]{4}){2}",), spans_whitespace=True
+        (r"[A-Z][A-Z]\d\d(?:[ -]?[A-Z0-9]{4}){2}",), spans_whitespace=True, right_run=True
     ),
     "PhoneRecognizer": WindowSpec(_DIGITS, spans_whitespace=True, min_digits=3),
 }
@@ -185,6 +199,9 @@ def _window(text: str, pos: int, spec: WindowSpec) -> tuple[int, int] | None:
         return None
     if spec.context_chars and start > 0:
         start = run_start(text, max(0, start - spec.context_chars))
+    if spec.right_run and end < len(text):
+        nxt = len(text) - len(text[end:].lstrip())
+        end = run_end(text, nxt) if nxt < len(text) else end
     return max(0, start - 1), min(len(text), end + 1)
 
 
@@ -218,6 +235,7 @@ class _Plan:
     whole_text: list[Any]
     recognizers: list[Any]
     entities: list[str]
+    gate: _BatchGate | None = None
 
 
 class WindowedAnalyzer:
@@ -273,7 +291,9 @@ class WindowedAnalyzer:
                 )
             )
         all_entities = list(entities) if entities else self.analyzer.get_supported_entities("en")
-        plan = self._plans[key] = _Plan(steps, whole_text, list(recognizers), all_entities)
+        plan = _Plan(steps, whole_text, list(recognizers), all_entities)
+        plan.gate = _BatchGate.build(steps)
+        self._plans[key] = plan
         return plan
 
     @staticmethod
@@ -313,10 +333,48 @@ class WindowedAnalyzer:
         self, text: str, entities: Sequence[str] | None = None, score_threshold: float | None = None
     ) -> list[Any]:
         """Presidio ``RecognizerResult`` objects, as the analyzer would return them."""
+        return self.analyze_batch([text], entities, score_threshold)[0]
+
+    def analyze_batch(
+        self,
+        texts: Sequence[str],
+        entities: Sequence[str] | None = None,
+        score_threshold: float | None = None,
+    ) -> list[list[Any]]:
+        """``analyze`` for every text: one gate scan per text, NER as one spaCy batch."""
         plan = self._plan(entities)
+        threshold = (
+            self.analyzer.default_score_threshold if score_threshold is None else score_threshold
+        )
+        artifacts = self._nlp_batch(texts)
+        out: list[list[Any]] = []
+        for i, text in enumerate(texts):
+            if not text:
+                out.append([])
+                continue
+            steps = plan.steps if plan.gate is None else plan.gate.steps_for(text, plan.steps)
+            out.append(self._analyze(text, plan, steps, artifacts[i], threshold))
+        return out
+
+    def _nlp_batch(self, texts: Sequence[str]) -> list[Any]:
+        """NLP artifacts per text (``None`` with the blank pipeline or for a long text)."""
+        if self.nlp_is_blank:
+            return [None] * len(texts)
+        engine = self.analyzer.nlp_engine
+        short = [i for i, t in enumerate(texts) if t and len(t) <= NLP_MAX_CHARS]
+        artifacts: list[Any] = [None] * len(texts)
+        for i, (_, art) in zip(
+            short, engine.process_batch([texts[i] for i in short], "en", batch_size=64), strict=True
+        ):
+            artifacts[i] = art
+        return artifacts
+
+    def _analyze(
+        self, text: str, plan: _Plan, steps: list[_Step], artifacts: Any, threshold: float
+    ) -> list[Any]:
         memo: dict[Any, Any] = {}
         results: list[Any] = []
-        for step in plan.steps:
+        for step in steps:
             positions = self._seed_positions(text, step, memo)
             if not positions:
                 continue
@@ -330,13 +388,13 @@ class WindowedAnalyzer:
                     r.end += start
                     results.append(self._tag(r, rec, self._result_cls))
         if plan.whole_text or not self.nlp_is_blank:
-            results = self._whole_text(text, plan, results)
+            if self.nlp_is_blank or artifacts is not None:
+                results = self._whole_text(text, plan, results, artifacts)
+            else:
+                results = self._long_text(text, plan, results)
         if not results:
             return results
         results = self._remove_duplicates(results)
-        threshold = (
-            self.analyzer.default_score_threshold if score_threshold is None else score_threshold
-        )
         return [r for r in results if r.score >= threshold]
 
     @staticmethod
@@ -347,12 +405,120 @@ class WindowedAnalyzer:
         result.recognition_metadata = meta
         return result
 
-    def _whole_text(self, text: str, plan: _Plan, results: list[Any]) -> list[Any]:
+    def _whole_text(self, text: str, plan: _Plan, results: list[Any], artifacts: Any) -> list[Any]:
         """Run spec-less recognizers on the whole text; apply context when lemmas exist."""
-        artifacts = None if self.nlp_is_blank else self.analyzer.nlp_engine.process_text(text, "en")
         for rec in plan.whole_text:
             for r in rec.analyze(text=text, entities=plan.entities, nlp_artifacts=artifacts):
                 results.append(self._tag(r, rec, self._result_cls))
         if artifacts is None:
             return results
         return enhance_with_context(self.analyzer, text, results, artifacts, plan.recognizers)
+
+    def _long_text(self, text: str, plan: _Plan, results: list[Any]) -> list[Any]:
+        """A text over :data:`NLP_MAX_CHARS` with NER: spaCy on chunks cut at whitespace.
+
+        Pattern findings are the same as for a short text; NER sees each chunk alone (a
+        name cut by a chunk edge can be missed) and context words do not raise scores.
+        """
+        engine = self.analyzer.nlp_engine
+        for start, end in _chunks(text, NLP_MAX_CHARS):
+            chunk = text[start:end]
+            art = engine.process_text(chunk, "en")
+            for rec in plan.whole_text:
+                for r in rec.analyze(text=chunk, entities=plan.entities, nlp_artifacts=art):
+                    r.start += start
+                    r.end += start
+                    results.append(self._tag(r, rec, self._result_cls))
+        return results
+
+
+NLP_MAX_CHARS = 100_000
+"""Longer texts reach spaCy in chunks (its memory grows with the length of one text)."""
+
+
+def _chunks(text: str, size: int) -> list[tuple[int, int]]:
+    """Spans of at most ``size`` characters covering ``text``, cut after whitespace if any."""
+    spans: list[tuple[int, int]] = []
+    start, n = 0, len(text)
+    while start < n:
+        end = min(n, start + size)
+        if end < n:
+            cut = max(text.rfind(" ", start, end), text.rfind("\n", start, end))
+            if cut > start:
+                end = cut + 1
+        spans.append((start, end))
+        start = end
+    return spans
+
+
+def _hs_patterns(spec: WindowSpec) -> list[str]:
+    """The hyperscan expressions whose union matches every text a seed of ``spec`` is in."""
+    if spec.batch_gate is not None:
+        return [spec.batch_gate]
+    if spec.gate == DIGIT_ISLAND:
+        lead = [rf"\d{HS_ISLAND_CLASS}{{{max(6, spec.min_chars - 1)},}}"]
+    elif spec.gate is not None:
+        lead = [spec.gate]
+    else:
+        lead = list(spec.seeds)
+    return lead + list(spec.open_seeds)
+
+
+class _BatchGate:
+    """One hyperscan database of every step's gate: which steps can fire in a text."""
+
+    def __init__(self, hyperscan: Any, db: Any, always: frozenset[int], n_steps: int) -> None:
+        self._hs = hyperscan
+        self._db = db
+        self._always = always
+        self._n_steps = n_steps
+        self._local = threading.local()
+
+    @classmethod
+    def build(cls, steps: Sequence[_Step]) -> _BatchGate | None:
+        """The gate for ``steps``, or ``None`` without hyperscan (every step then runs)."""
+        try:
+            import hyperscan
+        except ImportError:
+            return None
+        base = hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_UCP
+        expressions: list[bytes] = []
+        ids: list[int] = []
+        flags: list[int] = []
+        always: set[int] = set()
+        for i, step in enumerate(steps):
+            flag = base | (hyperscan.HS_FLAG_CASELESS if step.spec.ignore_case else 0)
+            patterns = [p.encode() for p in _hs_patterns(step.spec)]
+            try:  # a seed hyperscan cannot compile (lookarounds): that step always runs
+                hyperscan.Database().compile(
+                    expressions=patterns,
+                    ids=[i] * len(patterns),
+                    elements=len(patterns),
+                    flags=[flag] * len(patterns),
+                )
+            except hyperscan.error:
+                always.add(i)
+                continue
+            expressions += patterns
+            ids += [i] * len(patterns)
+            flags += [flag] * len(patterns)
+        if not expressions:
+            return None
+        db = hyperscan.Database()
+        db.compile(expressions=expressions, ids=ids, elements=len(expressions), flags=flags)
+        return cls(hyperscan, db, frozenset(always), len(steps))
+
+    def steps_for(self, text: str, steps: list[_Step]) -> list[_Step]:
+        """The steps whose gate matches ``text`` (in plan order)."""
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._local.scratch = self._hs.Scratch(self._db)
+        hits = set(self._always)
+        self._db.scan(
+            text.encode("utf-8", "surrogatepass"),
+            match_event_handler=lambda i, _f, _t, _fl, _c: hits.add(i),
+            scratch=scratch,
+        )
+        if len(hits) == self._n_steps:
+            return steps
+        return [steps[i] for i in sorted(hits)]

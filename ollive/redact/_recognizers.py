@@ -39,15 +39,18 @@ from presidio_analyzer import (
 )
 from presidio_analyzer.predefined_recognizers import (
     CreditCardRecognizer,
+    IbanRecognizer,
     IpRecognizer,
     PhoneRecognizer,
     UsSsnRecognizer,
 )
 
 from ollive.redact._gates import DIGIT_ISLAND, WindowSpec
+from ollive.redact.policy import regions_for
 
 __all__ = [
     "BrandCreditCardRecognizer",
+    "CaseIbanRecognizer",
     "CodeAwareUrlRecognizer",
     "ContextSsnRecognizer",
     "StrictPhoneRecognizer",
@@ -65,7 +68,10 @@ _URL_END = r"""(?:/[^\s<>"'`]*[^\s<>"'`.,;:!?)\]}])?"""
 class CodeAwareUrlRecognizer(PatternRecognizer):  # type: ignore[misc]
     """URLs with a scheme, ``www.``, or a bare host on a common TLD; never ``obj.attr``."""
 
-    FAST_SPEC = WindowSpec(("://", r"[wW][wW][wW]\d{0,3}\.", rf"\.(?i:{_TLDS})(?![\w\-(])"))
+    FAST_SPEC = WindowSpec(
+        ("://", r"[wW][wW][wW]\d{0,3}\.", rf"\.(?i:{_TLDS})(?![\w\-(])"),
+        batch_gate=rf"://|[wW][wW][wW]\d{{0,3}}\.|\.(?i:{_TLDS})",
+    )
     PATTERNS = [
         Pattern(
             "url with scheme",
@@ -88,25 +94,46 @@ class CodeAwareUrlRecognizer(PatternRecognizer):  # type: ignore[misc]
 
 
 _PHONE_BODY = r"\d(?:[ \u00a0.()\-/]{0,3}\d){6,18}"
+_PHONE_EXT = r"(?:[ \u00a0]?(?:x|ext\.?|extension)[ \u00a0]?\d{1,6})?"
 _PHONE_CANDIDATE = re.compile(  # never starts on an ISO date (log timestamps)
-    rf"(?<![\w+./:#\-])(?!\d{{4}}-\d\d?-\d\d?)(?:\+|\()?{_PHONE_BODY}(?![\w/:]|[.\-]\w)"
+    rf"(?<![\w+./:#\-])(?!\d{{4}}-\d\d?-\d\d?)(?:\+|\()?{_PHONE_BODY}{_PHONE_EXT}(?![\w/:]|[.\-]\w)"
 )
+_EXTENSION = re.compile(r"[ \u00a0]?(?:x|ext\.?|extension)[ \u00a0]?\d{1,6}$")
 _DATE_OR_TIME = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}|\d{1,2}:\d{2}")
 _DIGIT = re.compile(r"\d")
 _IPV4_SHAPE = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 _NOT_PHONE_SHAPE = re.compile(
-    r"^(?:\d{13,19}|\d+\.\d{1,2}|\d{4}([ -])\d{4}\1\d{4}\1\d{1,4}|\d{4}([ -])\d{6}\2\d{4,5}|\d{3}([ -])\d{2}\3\d{4})$"
+    r"^(?:\d{13,19}|\d+\.\d+|\d{4}([ -])\d{4}\1\d{4}\1\d{1,4}|\d{4}([ -])\d{6}\2\d{4,5}|\d{3}([ -])\d{2}\3\d{4})$"
 )
+_SSN_WORD = re.compile(r"ssn|social", re.I)
+_GROUP_BREAK = re.compile(r"[ \u00a0.()\-/]+(?=\d)")
+_MIXED_DECIMAL = re.compile(r"^[\d.]*\d\.\d[\d.]*[ \u00a0\-/]|^[^.+(]*[ \u00a0\-/][\d ]*\d\.\d+$")
 _IBAN_BEFORE = re.compile(r"[A-Z]{2}\d{2}(?: [A-Z0-9]{4})*[ -]$")
-_PHONE_DENY = re.compile(
-    r"(?:#|inv\w*|order|build|ticket|id|ref|version|port|pid|rows?|tokens?)\W{0,3}$", re.I
+_NUMBER_DENY = (
+    r"(?<![A-Za-z])(?:#|no\.|inv\w*|order|build|ticket|id|ref|version|port|pid|uid|gid|rows?|tokens?|ean|isbn|"
+    r"ts|timestamp|epoch|size|count|total|sum|seq|offset|nonce|crc|checksum|n|line|col|step|"
+    r"took|duration|latency\w*|elapsed|bytes|sku|batch|job|run|trace|span|commit|rev)"
 )
-_PHONE_CONTEXT = re.compile(r"phone|call|tel|mobile|cell|whatsapp|sms|fax|number|contact", re.I)
+_PHONE_DENY = re.compile(_NUMBER_DENY + r"\W{0,3}$", re.I)
+_UNIT_AFTER = re.compile(
+    r"[ \u00a0]?(?:ns|us|µs|ms|s|sec|secs|seconds|min|bytes|b|kb|mb|gb|kib|mib|gib|rows?|tokens?|"
+    r"items?|events?|records?|requests?|ops|%|x\b)(?!\w)",
+    re.I,
+)
+_DENY_CHARS = 24  # the longest deny word and its punctuation, searched from there
 _PHONE_CONTEXT_CHARS = 32
 
 
 class StrictPhoneRecognizer(PhoneRecognizer):  # type: ignore[misc]
-    """``phonenumbers``-validated numbers on phone-shaped candidates only."""
+    """``phonenumbers``-validated numbers on phone-shaped candidates only.
+
+    A candidate is validated in the regions of the policy's locales (any region for a
+    ``+``/``00`` number); extensions (``x123``, ``ext. 12``) belong to the number. A bare
+    digit run is a phone when it is valid and is not a quantity: no deny word before it
+    (``order``, ``build``, ``pid``, ``ts``...) and no unit after it (``ms``, ``bytes``,
+    ``rows``...); a decimal (one ``.``), a date, a time, an IPv4 address or a card/SSN layout
+    never is.
+    """
 
     FAST_SPEC = WindowSpec(
         (_PHONE_CANDIDATE.pattern,),
@@ -114,37 +141,82 @@ class StrictPhoneRecognizer(PhoneRecognizer):  # type: ignore[misc]
         context_chars=_PHONE_CONTEXT_CHARS,
         gate=DIGIT_ISLAND,
         min_chars=7,
-        accept=lambda rec, text, m: (
-            rec.is_candidate(text, m) and rec.region_of(m.group()) is not None
-        ),
+        accept=lambda rec, text, m: rec.number_in(text, m) is not None,
+        batch_gate=r"\d(?:[ \x{a0}.()\-/]{0,3}\d){6,18}",
     )
-    REGIONS = ("US", "GB", "DE", "IL", "IN", "CA", "BR")
+    REGIONS = ("US", "GB", "FR", "DE", "ES", "IT", "NL", "BR", "IN")
 
-    def __init__(self) -> None:
-        super().__init__(supported_regions=self.REGIONS, leniency=1)
+    def __init__(self, regions: tuple[str, ...] | None = None) -> None:
+        super().__init__(supported_regions=tuple(regions or self.REGIONS), leniency=1)
+        self.regions = tuple(regions or self.REGIONS)
+        self._memo: dict[str, str | None] = {}
 
     def is_candidate(self, text: str, m: re.Match[str]) -> bool:
-        """Whether the candidate ``m`` is phone-shaped, not denied, and has context if bare."""
-        value = m.group()
+        """Whether the candidate ``m`` is phone-shaped and not a quantity or an identifier."""
+        value = _EXTENSION.sub("", m.group())
         if _DATE_OR_TIME.search(value) or _NOT_PHONE_SHAPE.match(value) or _IPV4_SHAPE.match(value):
             return False  # a date, a time, a decimal, a card or SSN layout, an IPv4 address
         if len(_DIGIT.findall(value)) < 7:
             return False
         before = text[max(0, m.start() - _PHONE_CONTEXT_CHARS) : m.start()]
-        if _PHONE_DENY.search(before) or _IBAN_BEFORE.search(before):
+        if before[-1:] in (" ", "-") and _IBAN_BEFORE.search(before):
             return False
-        bare = value.isdigit()
-        return not bare or bool(_PHONE_CONTEXT.search(before))
+        if _PHONE_DENY.search(before, max(0, len(before) - _DENY_CHARS)):
+            return False
+        if _MIXED_DECIMAL.match(value):
+            return False  # a decimal running into the next number: "94116.94648 2"
+        if len(value) == 9 and value.isdigit() and _SSN_WORD.search(before):
+            return False  # a bare 9-digit run after "SSN" is the SSN recognizer's
+        return not (value.isdigit() and _UNIT_AFTER.match(text, m.end()))
 
     def region_of(self, value: str) -> str | None:
-        """The region whose numbering plan ``value`` is valid in (``+`` numbers: any region)."""
-        for region in (None,) if value.startswith("+") else self.REGIONS:
+        """The region whose numbering plan ``value`` is valid in, else ``None``.
+
+        National forms are tried in each of the policy's regions; an international form
+        (``+``/``00``) is read in its own country and needs only the right length there.
+        """
+        found = self._memo.get(value, False)
+        if found is not False:
+            return found  # type: ignore[return-value]
+        number_text = _EXTENSION.sub("", value).replace("(0)", "")
+        if number_text.startswith("00"):
+            number_text = "+" + number_text[2:]
+        region: str | None = None
+        for candidate in (None,) if number_text.startswith("+") else self.regions:
             try:
-                number = phonenumbers.parse(value, region)
+                number = phonenumbers.parse(number_text, candidate)
             except NumberParseException:
                 continue
-            if phonenumbers.is_valid_number(number):
-                return phonenumbers.region_code_for_number(number) or region or "ZZ"
+            if phonenumbers.is_valid_number(number) or (
+                candidate is None and phonenumbers.is_possible_number(number)
+            ):  # written internationally: a number of the right length for its country
+                region = phonenumbers.region_code_for_number(number) or candidate or "ZZ"
+                break
+        if len(self._memo) > 65_536:
+            self._memo.clear()
+        self._memo[value] = region
+        return region
+
+    def number_in(self, text: str, m: re.Match[str]) -> tuple[int, str] | None:
+        """``(end, region)`` of the phone number the candidate ``m`` starts, or ``None``.
+
+        The whole candidate when it is valid, else its longest valid prefix that ends on a
+        digit group (``+91 79439 12015 85.12`` holds a number and a decimal).
+        """
+        if not self.is_candidate(text, m):
+            return None
+        value = m.group()
+        region = self.region_of(value)
+        if region is not None:
+            return m.end(), region
+        cuts = [g.start() for g in _GROUP_BREAK.finditer(value)]
+        for cut in reversed(cuts):
+            head = value[:cut]
+            if len(_DIGIT.findall(head)) < 7:
+                break
+            region = self.region_of(head)
+            if region is not None:
+                return m.start() + cut, region
         return None
 
     def analyze(
@@ -152,9 +224,9 @@ class StrictPhoneRecognizer(PhoneRecognizer):  # type: ignore[misc]
     ) -> list[RecognizerResult]:
         results: list[RecognizerResult] = []
         for m in _PHONE_CANDIDATE.finditer(text):
-            region = self.region_of(m.group()) if self.is_candidate(text, m) else None
-            if region is not None:
-                results.append(self.result_for(m.start(), m.end(), region))
+            found = self.number_in(text, m)
+            if found is not None:
+                results.append(self.result_for(m.start(), found[0], found[1]))
         return results
 
     def result_for(self, start: int, end: int, region: str) -> RecognizerResult:
@@ -177,11 +249,12 @@ class StrictPhoneRecognizer(PhoneRecognizer):  # type: ignore[misc]
         )
 
 
+_BARCODE_BEFORE = re.compile(r"(?<![A-Za-z])(?:ean|upc|gtin|isbn|barcode)\W{0,3}$", re.I)
 _MC2 = r"2(?:22[1-9]|2[3-9]\d|[3-6]\d{2}|7[01]\d|720)"
 
 
 class BrandCreditCardRecognizer(CreditCardRecognizer):  # type: ignore[misc]
-    """Visa, Mastercard (51-55 and 2221-2720), Amex, Discover, JCB; Luhn-validated."""
+    """Visa (13, 16, 19 digits), Mastercard (51-55, 2221-2720), Amex, Discover, JCB; Luhn."""
 
     PATTERNS = [
         Pattern(
@@ -190,14 +263,19 @@ class BrandCreditCardRecognizer(CreditCardRecognizer):  # type: ignore[misc]
             0.5,
         ),
         Pattern("amex", r"\b3[47]\d{2}([- ]?)\d{6}\1\d{5}\b", 0.5),
+        Pattern("visa 13 or 19 digits", r"\b4(?:\d{12}|\d{18})\b", 0.5),
     ]
     FAST_SPEC = WindowSpec(
         tuple(p.regex for p in PATTERNS),
         spans_whitespace=True,
         gate=DIGIT_ISLAND,
-        min_chars=15,
+        min_chars=13,
         context_chars=32,
         accept=lambda rec, text, m: rec.keeps(text, m.start(), m.end()),
+        batch_gate=(  # the patterns without their back-references and \b
+            rf"(?:4\d{{3}}|5[1-5]\d{{2}}|{_MC2}|6011|6[45]\d{{2}}|35\d{{2}})[- ]?\d{{4}}[- ]?\d{{4}}[- ]?\d{{4}}"
+            r"|3[47]\d{2}[- ]?\d{6}[- ]?\d{5}|4\d{12}"
+        ),
     )
 
     def __init__(self) -> None:
@@ -214,21 +292,29 @@ class BrandCreditCardRecognizer(CreditCardRecognizer):  # type: ignore[misc]
         return [r for r in found if self.keeps(text, r.start, r.end)]
 
     def keeps(self, text: str, start: int, end: int) -> bool:
-        """Luhn-valid, and not the digits of an IBAN printed in groups."""
+        """Luhn-valid, not the digits of an IBAN printed in groups, not a barcode (EAN, ISBN)."""
         if not self.validate_result(text[start:end]):
             return False
-        return not _IBAN_BEFORE.search(text[max(0, start - 32) : start])
+        before = text[max(0, start - 32) : start]
+        return not (_IBAN_BEFORE.search(before) or _BARCODE_BEFORE.search(before))
 
 
 class ContextSsnRecognizer(UsSsnRecognizer):  # type: ignore[misc]
-    """US SSNs in their printed forms; a bare 9-digit run only next to ``ssn``/``social security``."""
+    """US SSNs in their printed forms, and bare 9-digit runs that are not quantities.
+
+    ``ddd-dd-dddd`` and ``ddd dd dddd`` pass Presidio's SSN invalidation; a bare 9-digit
+    run also needs no deny word before it (``order``, ``build``, ``pid``...) and no unit
+    after it (``ms``, ``bytes``, ``rows``...), unless an SSN word (``ssn``, ``social
+    security``) is right before it.
+    """
 
     PATTERNS = [
-        Pattern("SSN dashed", r"\b\d{3}-\d{2}-\d{4}\b", 0.6),
+        Pattern("SSN dashed", r"(?<![\d\-])\b\d{3}-\d{2}-\d{4}\b(?!-\d)", 0.6),
         Pattern("SSN spaced", r"\b\d{3} \d{2} \d{4}\b", 0.5),
-        Pattern("SSN bare (needs context)", r"\b\d{9}\b", 0.5),
+        Pattern("SSN bare", r"(?<![\d.,:\-/])\b\d{9}\b(?![.,:]\d|-\d)", 0.3),
     ]
     _CONTEXT_RE = re.compile(r"ssn|social security|social sec", re.I)
+    _DENY_RE = re.compile(_NUMBER_DENY + r"\W{0,3}$", re.I)
     FAST_SPEC = WindowSpec(
         ("|".join(p.regex for p in PATTERNS),),  # \b-bounded, disjoint layouts: one scan
         spans_whitespace=True,
@@ -236,6 +322,7 @@ class ContextSsnRecognizer(UsSsnRecognizer):  # type: ignore[misc]
         gate=DIGIT_ISLAND,
         min_chars=9,
         accept=lambda rec, text, m: rec.keeps(text, m.start(), m.end()),
+        batch_gate=r"\d{3}-\d{2}-\d{4}|\d{3} \d{2} \d{4}|\d{9}",
     )
 
     def __init__(self) -> None:
@@ -252,12 +339,77 @@ class ContextSsnRecognizer(UsSsnRecognizer):  # type: ignore[misc]
         return [r for r in found if self.keeps(text, r.start, r.end)]
 
     def keeps(self, text: str, start: int, end: int) -> bool:
-        """Not an invalid SSN, and a bare 9-digit run only after an SSN context word."""
+        """Not an invalid SSN; a bare 9-digit run only when it is not a quantity or an id."""
         value = text[start:end]
         if self.invalidate_result(value):
             return False
-        return not value.isdigit() or bool(
-            self._CONTEXT_RE.search(text[max(0, start - 40) : start])
+        if not value.isdigit():
+            return True
+        before = text[max(0, start - 40) : start]
+        if self._CONTEXT_RE.search(before):
+            return True
+        if self._DENY_RE.search(before) or _IBAN_BEFORE.search(before):
+            return False
+        return _UNIT_AFTER.match(text, end) is None
+
+
+_IBAN = re.compile(
+    r"(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2}(?:[ -]?[A-Z0-9]{4}){2,7}(?:[ -]?[A-Z0-9]{1,3})?(?![A-Za-z0-9])"
+)
+_IBAN_GROUP = re.compile(r"[ -]?[A-Z0-9]{1,4}$")
+
+
+class CaseIbanRecognizer(IbanRecognizer):  # type: ignore[misc]
+    """IBANs, spaced or not, validated by Presidio's checksum and per-country format.
+
+    Presidio's pattern runs case-insensitively, so a short lowercase word after an IBAN
+    (``ES82 4039 2764 1961 9748 4330 city=...``) joins the match and fails the checksum:
+    the IBAN leaks. Here letters are upper case (as IBANs are written), a lowercase letter
+    ends the match, and a match that fails validation is retried without its trailing
+    groups (an upper-case word after the IBAN).
+    """
+
+    FAST_SPEC = WindowSpec(
+        (r"[A-Z][A-Z]\d\d(?:[ -]?[A-Z0-9]{4}){2}",), spans_whitespace=True, right_run=True
+    )
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: Any = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        results: list[RecognizerResult] = []
+        for m in _IBAN.finditer(text):
+            value = m.group()
+            while len(value) >= 15:
+                if self.validate_result(value):
+                    results.append(self._result(m.start(), m.start() + len(value)))
+                    break
+                cut = _IBAN_GROUP.search(value)
+                if cut is None:
+                    break
+                value = value[: cut.start()]
+        return results
+
+    def _result(self, start: int, end: int) -> RecognizerResult:
+        return RecognizerResult(
+            entity_type="IBAN_CODE",
+            start=start,
+            end=end,
+            score=1.0,
+            analysis_explanation=AnalysisExplanation(
+                recognizer=type(self).__name__,
+                original_score=1.0,
+                pattern_name="IBAN",
+                pattern=_IBAN.pattern,
+                validation_result=True,
+            ),
+            recognition_metadata={
+                RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+            },
         )
 
 
@@ -281,6 +433,7 @@ class ValidatedIpRecognizer(IpRecognizer):  # type: ignore[misc]
         min_chars=7,
         # IPv6 has "::", or 8 groups, or 6 groups and an IPv4 tail: ":g:g:g:g:g:" in both
         open_seeds=("::", ":" + "[0-9a-fA-F]{1,4}:" * 5),
+        batch_gate=r"\d\.\d{1,3}\.\d{1,3}\.\d|::|:(?:[0-9a-fA-F]{1,4}:){5}",
     )
 
     def __init__(self) -> None:
@@ -292,23 +445,29 @@ class ValidatedIpRecognizer(IpRecognizer):  # type: ignore[misc]
             address = ipaddress.ip_address(pattern_text)
         except ValueError:
             return False
+        if address.is_unspecified or address.is_loopback:
+            return False  # 0.0.0.0, ::, 127.0.0.1, ::1: never a person's address
         if address.version == 6:
             return sum(1 for group in pattern_text.split(":") if group) >= 2
         return True
 
 
-def tuned_recognizers() -> list[EntityRecognizer]:
-    """The recognizers that replace Presidio's for URL, PHONE_NUMBER, CREDIT_CARD, US_SSN, IP_ADDRESS."""
+def tuned_recognizers(locales: tuple[str, ...] | None = None) -> list[EntityRecognizer]:
+    """The recognizers that replace Presidio's for URL, PHONE_NUMBER, CREDIT_CARD, US_SSN, IP_ADDRESS.
+
+    ``locales``: the policy's locales, whose regions phone numbers are validated in.
+    """
     return [
         CodeAwareUrlRecognizer(),
-        StrictPhoneRecognizer(),
+        StrictPhoneRecognizer(regions_for(locales) if locales else None),
         BrandCreditCardRecognizer(),
         ContextSsnRecognizer(),
         ValidatedIpRecognizer(),
+        CaseIbanRecognizer(),
     ]
 
 
-def default_registry(nlp_engine: Any) -> Any:
+def default_registry(nlp_engine: Any, locales: tuple[str, ...] | None = None) -> Any:
     """Presidio's English registry with the five tuned recognizers in place of the originals."""
     from ollive.redact._presidio import vanilla_registry
 
@@ -319,8 +478,9 @@ def default_registry(nlp_engine: Any) -> Any:
         "CreditCardRecognizer",
         "UsSsnRecognizer",
         "IpRecognizer",
+        "IbanRecognizer",
     }
     registry.recognizers = [r for r in registry.recognizers if type(r).__name__ not in replaced]
-    for rec in tuned_recognizers():
+    for rec in tuned_recognizers(locales):
         registry.add_recognizer(rec)
     return registry

@@ -24,16 +24,76 @@ from typing import Any, Literal
 from ollive.errors import ConfigError
 
 __all__ = [
+    "DEFAULT_LOCALES",
     "DEFAULT_POLICY",
+    "LOCALE_REGIONS",
     "Operator",
     "Policy",
     "RedactionPolicy",
     "load_policies",
     "operator_config",
+    "regions_for",
 ]
 
 Operator = Literal["replace", "mask", "hash", "keep"]
 _OPERATORS = ("replace", "mask", "hash", "keep")
+
+
+LOCALE_REGIONS: dict[str, str] = {
+    "en_US": "US",
+    "en_GB": "GB",
+    "fr_FR": "FR",
+    "de_DE": "DE",
+    "es_ES": "ES",
+    "it_IT": "IT",
+    "nl_NL": "NL",
+    "pt_BR": "BR",
+    "en_IN": "IN",
+    "en_CA": "CA",
+    "fr_CA": "CA",
+    "en_AU": "AU",
+    "en_IE": "IE",
+    "de_AT": "AT",
+    "de_CH": "CH",
+    "fr_CH": "CH",
+    "fr_BE": "BE",
+    "nl_BE": "BE",
+    "pt_PT": "PT",
+    "es_MX": "MX",
+    "pl_PL": "PL",
+    "sv_SE": "SE",
+    "da_DK": "DK",
+    "he_IL": "IL",
+    "ja_JP": "JP",
+}
+"""Phone-number region of each supported policy locale."""
+
+DEFAULT_LOCALES: tuple[str, ...] = (
+    "en_US",
+    "en_GB",
+    "fr_FR",
+    "de_DE",
+    "es_ES",
+    "it_IT",
+    "nl_NL",
+    "pt_BR",
+    "en_IN",
+)
+"""The locales a policy covers unless it names its own."""
+
+
+def regions_for(locales: tuple[str, ...]) -> tuple[str, ...]:
+    """Phone regions for ``locales`` (in order, no repeats); unknown locales raise."""
+    regions: list[str] = []
+    for locale in locales:
+        region = LOCALE_REGIONS.get(locale)
+        if region is None:
+            raise ConfigError(
+                f"unknown redaction locale {locale!r}; use one of {', '.join(LOCALE_REGIONS)}"
+            )
+        if region not in regions:
+            regions.append(region)
+    return tuple(regions)
 
 
 def _default_entities() -> tuple[str, ...]:
@@ -64,6 +124,8 @@ class Policy:
     reproducible and joinable across events; without one Presidio salts each value at
     random); ``keep`` detects and counts without changing the text.
     ``recognizers``: ``"tuned"`` (Ollive's, for LLM text) or ``"presidio"`` (vanilla).
+    ``locales``: whose phone numbers to recognise in national form (``+`` numbers are
+    recognised from every country); IBANs of every country are checked by their checksum.
     """
 
     entities: tuple[str, ...] | None = field(default_factory=_default_entities)
@@ -73,8 +135,11 @@ class Policy:
     hash_salt: str = ""
     mask_char: str = "*"
     recognizers: Literal["tuned", "presidio"] = "tuned"
+    locales: tuple[str, ...] = DEFAULT_LOCALES
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "locales", tuple(self.locales))
+        regions_for(self.locales)  # unknown locales fail here, with the list of known ones
         ops = self.operators
         pairs = tuple(sorted(ops.items())) if isinstance(ops, Mapping) else tuple(ops)
         object.__setattr__(self, "operators", pairs)
