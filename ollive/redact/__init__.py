@@ -14,11 +14,23 @@ See ``docs/redaction.md``.
 
 from __future__ import annotations
 
-from ollive.redact.policy import DEFAULT_POLICY, Operator, Policy, RedactionPolicy, load_policies
-from ollive.redact.redactor import Finding, RedactionResult, Redactor
+from ollive.redact.policy import (
+    DEFAULT_LOCALES,
+    DEFAULT_POLICY,
+    NER_ENTITIES,
+    PATTERN_ENTITIES,
+    Operator,
+    Policy,
+    RedactionPolicy,
+    load_policies,
+)
+from ollive.redact.redactor import Finding, RedactionResult, Redactor, wants_ner
 
 __all__ = [
+    "DEFAULT_LOCALES",
     "DEFAULT_POLICY",
+    "NER_ENTITIES",
+    "PATTERN_ENTITIES",
     "Finding",
     "Operator",
     "Policy",
@@ -26,4 +38,5 @@ __all__ = [
     "RedactionResult",
     "Redactor",
     "load_policies",
+    "wants_ner",
 ]

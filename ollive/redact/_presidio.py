@@ -83,6 +83,32 @@ def patch_tldextract() -> None:
         _patched = True
 
 
+_IGNORED_LABELS = [
+    "CARDINAL",
+    "DATE",
+    "EVENT",
+    "LANGUAGE",
+    "LAW",
+    "MONEY",
+    "ORDINAL",
+    "PERCENT",
+    "PRODUCT",
+    "QUANTITY",
+    "TIME",
+    "WORK_OF_ART",
+]  # spaCy labels that are not PII (Presidio's own configuration drops the same)
+
+
+def _ner_configuration() -> Any:
+    from presidio_analyzer.nlp_engine import NerModelConfiguration
+
+    mapping = dict(NerModelConfiguration().model_to_presidio_entity_mapping)
+    mapping["FAC"] = "LOCATION"
+    return NerModelConfiguration(
+        model_to_presidio_entity_mapping=mapping, labels_to_ignore=_IGNORED_LABELS
+    )
+
+
 def _engine_class() -> type:
     from presidio_analyzer.nlp_engine import SpacyNlpEngine
 
@@ -90,7 +116,10 @@ def _engine_class() -> type:
         """Presidio's spaCy engine around a pipeline that is already loaded (never downloads)."""
 
         def __init__(self, nlp: Any, model_name: str) -> None:
-            super().__init__(models=[{"lang_code": "en", "model_name": model_name}])
+            super().__init__(
+                models=[{"lang_code": "en", "model_name": model_name}],
+                ner_model_configuration=_ner_configuration(),
+            )
             self.preloaded_pipeline = nlp
 
         def load(self) -> None:

@@ -27,6 +27,8 @@ __all__ = [
     "DEFAULT_LOCALES",
     "DEFAULT_POLICY",
     "LOCALE_REGIONS",
+    "NER_ENTITIES",
+    "PATTERN_ENTITIES",
     "Operator",
     "Policy",
     "RedactionPolicy",
@@ -96,21 +98,25 @@ def regions_for(locales: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(regions)
 
 
+PATTERN_ENTITIES: tuple[str, ...] = (
+    "EMAIL_ADDRESS",
+    "PHONE_NUMBER",
+    "CREDIT_CARD",
+    "IBAN_CODE",
+    "IP_ADDRESS",
+    "US_SSN",
+    "URL",
+    "CRYPTO",
+)
+"""What the default policy redacts: entity types found by patterns and checksums."""
+
+NER_ENTITIES: tuple[str, ...] = ("PERSON", "LOCATION", "NRP")
+"""Entity types only spaCy NER finds; a policy that lists one of them runs NER (opt-in:
+on LLM-style text the small English model flags many clean texts, see docs/redaction.md)."""
+
+
 def _default_entities() -> tuple[str, ...]:
-    return (
-        "EMAIL_ADDRESS",
-        "PHONE_NUMBER",
-        "CREDIT_CARD",
-        "IBAN_CODE",
-        "IP_ADDRESS",
-        "US_SSN",
-        "URL",
-        "CRYPTO",
-        # from spaCy NER when a model is installed; never found with the blank pipeline
-        "PERSON",
-        "LOCATION",
-        "NRP",
-    )
+    return PATTERN_ENTITIES
 
 
 @dataclass(frozen=True)
@@ -159,6 +165,13 @@ class Policy:
         if len(self.mask_char) != 1:
             raise ConfigError("mask_char must be one character")
 
+    def with_ner(self) -> Policy:
+        """This policy plus PERSON, LOCATION and NRP (found by the installed spaCy model)."""
+        from dataclasses import replace
+
+        current = tuple(self.entities or ())
+        return replace(self, entities=current + tuple(e for e in NER_ENTITIES if e not in current))
+
     @classmethod
     def vanilla(cls) -> Policy:
         """Plain Presidio: its default English recognizers, every entity, no threshold."""
@@ -199,8 +212,9 @@ RedactionPolicy = Policy
 """The name :class:`Policy` had before ``ollive.redact`` (public, kept as an alias)."""
 
 DEFAULT_POLICY = Policy()
-"""Eight pattern entities with tuned recognizers (plus PERSON, LOCATION, NRP when a spaCy NER
-model is installed), every value replaced by ``<ENTITY_TYPE>``."""
+"""The eight pattern entities with tuned recognizers, phone numbers of the nine default
+locales, every value replaced by ``<ENTITY_TYPE>``. ``DEFAULT_POLICY.with_ner()`` (or
+``entities`` listing PERSON/LOCATION/NRP in a policy file) adds NER."""
 
 
 def operator_config(policy: Policy, operator: Operator, entity: str | None) -> Any:

@@ -10,14 +10,18 @@ import ollive.redact as redact
 
 def test_public_names() -> None:
     assert sorted(redact.__all__) == [
+        "DEFAULT_LOCALES",
         "DEFAULT_POLICY",
         "Finding",
+        "NER_ENTITIES",
         "Operator",
+        "PATTERN_ENTITIES",
         "Policy",
         "RedactionPolicy",
         "RedactionResult",
         "Redactor",
         "load_policies",
+        "wants_ner",
     ]
     assert redact.RedactionPolicy is redact.Policy
     assert isinstance(redact.DEFAULT_POLICY, redact.Policy)
