@@ -190,29 +190,46 @@ def cluster_around(text: str, pos: int) -> tuple[int, int]:
     return start, end
 
 
-def _window(text: str, pos: int, spec: WindowSpec) -> tuple[int, int] | None:
+def _window(text: str, pos: int, spec: WindowSpec) -> tuple[int, int, int] | None:
+    """``(start, end, core_start)``: the window, and where the part with full context begins.
+
+    Matches of this seed start at or after ``core_start``; the ``context_chars`` before it
+    are in the window only as context (a match found there has its own context cut short,
+    so it is left to its own seed's window).
+    """
     if spec.spans_whitespace:
         start, end = cluster_around(text, pos)
     else:
         start, end = run_start(text, pos), run_end(text, pos)
     if spec.min_digits and len(_DIGIT.findall(text, start, end)) < spec.min_digits:
         return None
+    core = start
     if spec.context_chars and start > 0:
         start = run_start(text, max(0, start - spec.context_chars))
     if spec.right_run and end < len(text):
         nxt = len(text) - len(text[end:].lstrip())
         end = run_end(text, nxt) if nxt < len(text) else end
-    return max(0, start - 1), min(len(text), end + 1)
+    return max(0, start - 1), min(len(text), end + 1), core
 
 
-def _merge(windows: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
-    merged: list[tuple[int, int]] = []
-    for s, e in sorted(windows):
+def _merge(windows: Iterable[tuple[int, int, int]]) -> list[tuple[int, int, list[int]]]:
+    """Overlapping windows merged; each keeps the core starts of the windows it holds."""
+    merged: list[tuple[int, int, list[int]]] = []
+    for s, e, core in sorted(windows):
         if merged and s <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(e, merged[-1][1]))
+            last = merged[-1]
+            last[2].append(core)
+            merged[-1] = (last[0], max(e, last[1]), last[2])
         else:
-            merged.append((s, e))
+            merged.append((s, e, [core]))
     return merged
+
+
+def _in_context_only(start: int, window_start: int, cores: list[int], context: int) -> bool:
+    """Whether a match at ``start`` lies before every core it could belong to (context only)."""
+    if not context or window_start == 0:
+        return False
+    return start < min(cores)
 
 
 @dataclass
@@ -380,12 +397,14 @@ class WindowedAnalyzer:
                 continue
             spec, rec = step.spec, step.recognizer
             windows = _merge(w for p in positions if (w := _window(text, p, spec)) is not None)
-            for start, end in windows:
+            for start, end, cores in windows:
                 for r in rec.analyze(
                     text=text[start:end], entities=plan.entities, nlp_artifacts=None
                 ):
                     r.start += start
                     r.end += start
+                    if _in_context_only(r.start, start, cores, spec.context_chars):
+                        continue
                     results.append(self._tag(r, rec, self._result_cls))
         if plan.whole_text or not self.nlp_is_blank:
             if self.nlp_is_blank or artifacts is not None:
