@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ollive.redact._presidio import enhance_with_context
+from ollive.redact._presidio import enhance_with_context, remove_duplicates
 
 __all__ = ["WindowSpec", "WindowedAnalyzer"]
 
@@ -190,26 +190,96 @@ def cluster_around(text: str, pos: int) -> tuple[int, int]:
     return start, end
 
 
-def _window(text: str, pos: int, spec: WindowSpec) -> tuple[int, int, int] | None:
+_RUNS = re.compile(r"\S+")
+
+
+class _Runs:
+    """The whitespace-delimited runs of one text, indexed once (linear in the text).
+
+    Answers ``run_start``, ``run_end`` and ``cluster_around`` by bisection, so that the
+    windows of a text cost O(log n) each however long its runs and clusters are.
+    """
+
+    __slots__ = ("starts", "ends", "left", "right")
+
+    def __init__(self, text: str) -> None:
+        from bisect import bisect_right  # noqa: F401  (imported for the methods' speed)
+
+        spans = [(m.start(), m.end()) for m in _RUNS.finditer(text)]
+        self.starts = [s for s, _ in spans]
+        self.ends = [e for _, e in spans]
+        cont = [_continues_cluster(text[s:e]) for s, e in spans]
+        n = len(spans)
+        self.left = list(range(n))
+        for k in range(1, n):
+            if cont[k - 1]:
+                self.left[k] = self.left[k - 1]
+        self.right = list(range(n))
+        for k in range(n - 2, -1, -1):
+            if cont[k + 1]:
+                self.right[k] = self.right[k + 1]
+
+    def _run_at(self, pos: int) -> int:
+        """Index of the run that holds ``pos`` or ends at it, else ``-1``."""
+        from bisect import bisect_right
+
+        k = bisect_right(self.starts, pos) - 1
+        if k >= 0 and pos <= self.ends[k]:
+            return k
+        return -1
+
+    def run_start(self, pos: int) -> int:
+        k = self._run_at(pos)
+        return self.starts[k] if k >= 0 else pos
+
+    def run_end(self, pos: int) -> int:
+        k = self._run_at(pos)
+        return self.ends[k] if k >= 0 and pos < self.ends[k] else pos
+
+    def cluster(self, pos: int) -> tuple[int, int]:
+        k = self._run_at(pos)
+        if k < 0:
+            return pos, pos
+        return self.starts[self.left[k]], self.ends[self.right[k]]
+
+    def next_run_end(self, pos: int) -> int:
+        """End of the first run that starts at or after ``pos`` (``pos`` if none)."""
+        from bisect import bisect_left
+
+        k = bisect_left(self.starts, pos)
+        return self.ends[k] if k < len(self.starts) else pos
+
+
+def _window(
+    text: str, pos: int, spec: WindowSpec, runs: _Runs | None = None
+) -> tuple[int, int, int] | None:
     """``(start, end, core_start)``: the window, and where the part with full context begins.
 
     Matches of this seed start at or after ``core_start``; the ``context_chars`` before it
     are in the window only as context (a match found there has its own context cut short,
     so it is left to its own seed's window).
     """
+    runs = runs or _Runs(text)
     if spec.spans_whitespace:
-        start, end = cluster_around(text, pos)
+        start, end = runs.cluster(pos)
     else:
-        start, end = run_start(text, pos), run_end(text, pos)
+        start, end = runs.run_start(pos), runs.run_end(pos)
+        if end - start > MAX_RUN_WINDOW:  # a huge run: only the seed's neighbourhood
+            start = max(start, pos - MAX_RUN_WINDOW // 2)
+            end = min(end, pos + MAX_RUN_WINDOW // 2)
     if spec.min_digits and len(_DIGIT.findall(text, start, end)) < spec.min_digits:
         return None
     core = start
     if spec.context_chars and start > 0:
-        start = run_start(text, max(0, start - spec.context_chars))
+        start = runs.run_start(max(0, start - spec.context_chars))
     if spec.right_run and end < len(text):
-        nxt = len(text) - len(text[end:].lstrip())
-        end = run_end(text, nxt) if nxt < len(text) else end
+        end = max(end, runs.next_run_end(end))
     return max(0, start - 1), min(len(text), end + 1), core
+
+
+MAX_RUN_WINDOW = 2_048
+"""A run without whitespace longer than this is searched only around each seed (an e-mail
+or a URL is shorter): Presidio's own patterns would take quadratic time on such a run."""
 
 
 def _merge(windows: Iterable[tuple[int, int, int]]) -> list[tuple[int, int, list[int]]]:
@@ -264,11 +334,11 @@ class WindowedAnalyzer:
     """
 
     def __init__(self, analyzer: Any, nlp_is_blank: bool) -> None:
-        from presidio_analyzer import EntityRecognizer, RecognizerResult
+        from presidio_analyzer import RecognizerResult
 
         self.analyzer = analyzer
         self.nlp_is_blank = nlp_is_blank
-        self._remove_duplicates = EntityRecognizer.remove_duplicates
+        self._remove_duplicates = remove_duplicates
         self._result_cls = RecognizerResult
         self._regexes: dict[tuple[str, bool], re.Pattern[str]] = {}
         self._plans: dict[tuple[str, ...], _Plan] = {}
@@ -396,7 +466,12 @@ class WindowedAnalyzer:
             if not positions:
                 continue
             spec, rec = step.spec, step.recognizer
-            windows = _merge(w for p in positions if (w := _window(text, p, spec)) is not None)
+            runs = memo.get(_Runs)
+            if runs is None:
+                runs = memo[_Runs] = _Runs(text)
+            windows = _merge(
+                w for p in positions if (w := _window(text, p, spec, runs)) is not None
+            )
             for start, end, cores in windows:
                 for r in rec.analyze(
                     text=text[start:end], entities=plan.entities, nlp_artifacts=None

@@ -28,7 +28,9 @@ __all__ = [
     "installed_spacy_model",
     "load_ner_pipeline",
     "offline_nlp_engine",
+    "patch_remove_duplicates",
     "patch_tldextract",
+    "remove_duplicates",
     "vanilla_registry",
 ]
 
@@ -144,11 +146,68 @@ def offline_nlp_engine(nlp: Any, name: str) -> Any:
     return engine
 
 
+def remove_duplicates(results: list[Any]) -> list[Any]:
+    """Presidio's ``EntityRecognizer.remove_duplicates`` in O(n log n) instead of O(n^2).
+
+    The same answer: results sorted by (score desc, start, length desc), zero scores
+    dropped, and a result dropped when a kept one of the same entity type contains it
+    (which covers Presidio's equality check). Per type, kept intervals live in a Fenwick
+    tree of the largest end over their starts, so "is [s, e] inside a kept one" is one
+    prefix-max query. A text with thousands of findings (a 1 MB log of addresses) no longer
+    takes minutes.
+    """
+    from bisect import bisect_right
+
+    unique = sorted(set(results), key=lambda x: (-x.score, x.start, -(x.end - x.start)))
+    starts: dict[str, list[int]] = {}
+    for r in unique:
+        starts.setdefault(r.entity_type, []).append(r.start)
+    trees: dict[str, tuple[list[int], list[int]]] = {}
+    for entity, values in starts.items():
+        keys = sorted(set(values))
+        trees[entity] = (keys, [-1] * (len(keys) + 1))
+    kept: list[Any] = []
+    for r in unique:
+        if r.score == 0:
+            continue
+        keys, tree = trees[r.entity_type]
+        i = bisect_right(keys, r.start)  # kept starts <= r.start: positions 1..i
+        best, j = -1, i
+        while j > 0:
+            best = max(best, tree[j])
+            j -= j & -j
+        if best >= r.end:
+            continue  # contained in a kept result of the same type
+        kept.append(r)
+        j = i  # the position of r.start itself (keys holds every start)
+        while j < len(tree):
+            if tree[j] < r.end:
+                tree[j] = r.end
+            j += j & -j
+    return kept
+
+
+_dedupe_patched = False
+
+
+def patch_remove_duplicates() -> None:
+    """Install :func:`remove_duplicates` as Presidio's (idempotent; same results, faster)."""
+    global _dedupe_patched
+    with _patch_lock:
+        if _dedupe_patched:
+            return
+        from presidio_analyzer import EntityRecognizer
+
+        EntityRecognizer.remove_duplicates = staticmethod(remove_duplicates)  # type: ignore[method-assign]
+        _dedupe_patched = True
+
+
 def build_analyzer(registry: Any, nlp_engine: Any) -> Any:
     """An ``AnalyzerEngine`` over ``registry`` with the given offline NLP engine."""
     from presidio_analyzer import AnalyzerEngine
 
     patch_tldextract()
+    patch_remove_duplicates()
     return AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=["en"])
 
 
