@@ -259,8 +259,12 @@ def _window(
     are in the window only as context (a match found there has its own context cut short,
     so it is left to its own seed's window).
     """
-    runs = runs or _Runs(text)
-    if spec.spans_whitespace:
+    if runs is None:  # a short text: walking its runs is cheaper than indexing them
+        if spec.spans_whitespace:
+            start, end = cluster_around(text, pos)
+        else:
+            start, end = run_start(text, pos), run_end(text, pos)
+    elif spec.spans_whitespace:
         start, end = runs.cluster(pos)
     else:
         start, end = runs.run_start(pos), runs.run_end(pos)
@@ -271,12 +275,19 @@ def _window(
         return None
     core = start
     if spec.context_chars and start > 0:
-        start = runs.run_start(max(0, start - spec.context_chars))
+        ctx = max(0, start - spec.context_chars)
+        start = run_start(text, ctx) if runs is None else runs.run_start(ctx)
     if spec.right_run and end < len(text):
-        end = max(end, runs.next_run_end(end))
+        if runs is None:
+            nxt = len(text) - len(text[end:].lstrip())
+            end = run_end(text, nxt) if nxt < len(text) else end
+        else:
+            end = max(end, runs.next_run_end(end))
     return max(0, start - 1), min(len(text), end + 1), core
 
 
+INDEX_RUNS_FROM = 2_048
+"""Texts longer than this get their runs indexed (a long run or cluster costs O(log n))."""
 MAX_RUN_WINDOW = 2_048
 """A run without whitespace longer than this is searched only around each seed (an e-mail
 or a URL is shorter): Presidio's own patterns would take quadratic time on such a run."""
@@ -467,7 +478,7 @@ class WindowedAnalyzer:
                 continue
             spec, rec = step.spec, step.recognizer
             runs = memo.get(_Runs)
-            if runs is None:
+            if runs is None and len(text) > INDEX_RUNS_FROM:
                 runs = memo[_Runs] = _Runs(text)
             windows = _merge(
                 w for p in positions if (w := _window(text, p, spec, runs)) is not None

@@ -296,7 +296,9 @@ class BrandCreditCardRecognizer(CreditCardRecognizer):  # type: ignore[misc]
         if not self.validate_result(text[start:end]):
             return False
         before = text[max(0, start - 32) : start]
-        return not (_IBAN_BEFORE.search(before) or _BARCODE_BEFORE.search(before))
+        if before[-1:] in (" ", "-") and _IBAN_BEFORE.search(before):
+            return False
+        return _BARCODE_BEFORE.search(before, max(0, len(before) - 12)) is None
 
 
 class ContextSsnRecognizer(UsSsnRecognizer):  # type: ignore[misc]
@@ -348,7 +350,9 @@ class ContextSsnRecognizer(UsSsnRecognizer):  # type: ignore[misc]
         before = text[max(0, start - 40) : start]
         if self._CONTEXT_RE.search(before):
             return True
-        if self._DENY_RE.search(before) or _IBAN_BEFORE.search(before):
+        if self._DENY_RE.search(before, max(0, len(before) - _DENY_CHARS)):
+            return False
+        if before[-1:] in (" ", "-") and _IBAN_BEFORE.search(before):
             return False
         return _UNIT_AFTER.match(text, end) is None
 
