@@ -26,6 +26,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from ollive.demo.pii_corpus import PiiSpan
@@ -71,6 +72,9 @@ REPORT_SEED = 2
 """The held-out seed every reported figure uses."""
 
 PII_SHARE = 0.3
+# Faker's dates are relative to today unless bounded: bounded, the corpus is the same every day
+_EPOCH = datetime(2015, 1, 1)
+_UNTIL = datetime(2026, 1, 1)
 
 # Context words, in English and in each locale's language (a text uses one or none).
 _CONTEXT: dict[str, dict[str, tuple[str, ...]]] = {
@@ -195,6 +199,10 @@ def _value(fake: Any, us: Any, rng: random.Random, entity: str) -> str:
     if entity == "PERSON":
         return str(rng.choice((fake.name, fake.name_nonbinary, fake.name))())
     if entity == "LOCATION":
+        for provider in fake.get_providers():
+            cities = getattr(provider, "cities", None)
+            if isinstance(cities, (list, tuple, set, frozenset)):  # it_IT's list comes from a
+                return str(rng.choice(sorted(set(cities))))  # set: ordered by string hashes
         return str(fake.city())
     raise ValueError(entity)
 
@@ -220,8 +228,8 @@ def _lookalikes(fake: Any, rng: random.Random) -> str:
         lambda: (
             f"The build number was {fake.pyfloat(left_digits=5, right_digits=5, positive=True)}"
         ),
-        lambda: f"at {fake.date_time_this_decade().isoformat()}Z",
-        lambda: f"ts={fake.unix_time():.0f}{rng.randint(100, 999)}",
+        lambda: f"at {fake.date_time_between(_EPOCH, _UNTIL).isoformat()}Z",
+        lambda: f"ts={fake.unix_time(_UNTIL, _EPOCH):.0f}{rng.randint(100, 999)}",
         lambda: f"commit {fake.sha1()}",
         lambda: f"sha256:{fake.sha256()}",
         lambda: f"request_id={fake.uuid4()}",
@@ -243,8 +251,8 @@ def _lookalikes(fake: Any, rng: random.Random) -> str:
         lambda: f"latency_ms={fake.pyfloat(left_digits=3, right_digits=3, positive=True)}",
         lambda: f"line {rng.randint(1, 9999)}, col {rng.randint(1, 120)}",
         lambda: f"{rng.randint(1, 100)}.{rng.randint(0, 99)}% of {rng.randint(10**6, 10**9)} rows",
-        lambda: f"date {fake.date()}",
-        lambda: f"duration {fake.time()}",
+        lambda: f"date {fake.date(end_datetime=_UNTIL)}",
+        lambda: f"duration {fake.time(end_datetime=_UNTIL)}",
         lambda: f"color #{fake.hexify('^^^^^^')}",
         lambda: f"{fake.file_path(depth=2)}:{rng.randint(1, 999)}",
     )
@@ -264,7 +272,9 @@ def _filler(fake: Any, rng: random.Random, kind: str) -> str:
         )
     if kind == "log":
         level = rng.choice(("INFO", "DEBUG", "WARN"))
-        return f"{fake.iso8601()} {level} worker-{rng.randint(1, 64)} {a} {b} {c}\n"
+        return (
+            f"{fake.iso8601(end_datetime=_UNTIL)} {level} worker-{rng.randint(1, 64)} {a} {b} {c}\n"
+        )
     if kind == "json":
         return f'{{"note": "{sentence}", "meta": "{a}", "detail": "{b}", "n": {rng.randint(0, 10**6)}}}\n'
     if kind == "table":
@@ -287,16 +297,18 @@ def _pii_block(fake: Any, us: Any, rng: random.Random, kind: str, locale: str) -
             segs += [f"{fake.sentence(nb_words=5)[:-1]}, {lead(ctx)}", (e, v), ". "]
         segs.append(f"\nAssistant: Thanks, I have updated the record ({_lookalikes(fake, rng)}).\n")
     elif kind == "code":
-        args = []
+        args: list[list[Segment]] = []
         for i, (e, v, ctx) in enumerate(values):
             key = _JSON_KEYS[e] if ctx else rng.choice(_NEUTRAL_KEYS) + str(i)
             args.append([f'{key}="', (e, v), '"'])
         segs.append(f"client.{rng.choice(_TOOLS)}(")
         for i, arg in enumerate(args):
-            segs += ([", "] if i else []) + arg
+            if i:
+                segs.append(", ")
+            segs += arg
         segs.append(f", retries={rng.randint(1, 5)})  # {_lookalikes(fake, rng)}\n")
     elif kind == "log":
-        segs.append(f"{fake.iso8601()} INFO api ")
+        segs.append(f"{fake.iso8601(end_datetime=_UNTIL)} INFO api ")
         for e, v, ctx in values:
             key = _JSON_KEYS[e] if ctx else rng.choice(_NEUTRAL_KEYS)
             segs += [f"{key}=", (e, v), " "]

@@ -104,7 +104,7 @@ _IGNORED_LABELS = [
 def _ner_configuration() -> Any:
     from presidio_analyzer.nlp_engine import NerModelConfiguration
 
-    mapping = dict(NerModelConfiguration().model_to_presidio_entity_mapping)
+    mapping = dict(NerModelConfiguration().model_to_presidio_entity_mapping or {})
     mapping["FAC"] = "LOCATION"
     return NerModelConfiguration(
         model_to_presidio_entity_mapping=mapping, labels_to_ignore=_IGNORED_LABELS

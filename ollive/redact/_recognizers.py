@@ -110,7 +110,7 @@ _GROUP_BREAK = re.compile(r"[ \u00a0.()\-/]+(?=\d)")
 _MIXED_DECIMAL = re.compile(r"^[\d.]*\d\.\d[\d.]*[ \u00a0\-/]|^[^.+(]*[ \u00a0\-/][\d ]*\d\.\d+$")
 _IBAN_BEFORE = re.compile(r"[A-Z]{2}\d{2}(?: [A-Z0-9]{4})*[ -]$")
 _NUMBER_DENY = (
-    r"(?<![A-Za-z])(?:#|no\.|inv\w*|order|build|ticket|id|ref|version|port|pid|uid|gid|rows?|tokens?|ean|isbn|"
+    r"(?<!\w)(?:#|no\.|inv\w*|order|build|ticket|id|ref|version|port|pid|uid|gid|rows?|tokens?|ean|isbn|"
     r"ts|timestamp|epoch|size|count|total|sum|seq|offset|nonce|crc|checksum|n|line|col|step|"
     r"took|duration|latency\w*|elapsed|bytes|sku|batch|job|run|trace|span|commit|rev)"
 )
@@ -151,23 +151,27 @@ class StrictPhoneRecognizer(PhoneRecognizer):  # type: ignore[misc]
         self.regions = tuple(regions or self.REGIONS)
         self._memo: dict[str, str | None] = {}
 
-    def is_candidate(self, text: str, m: re.Match[str]) -> bool:
-        """Whether the candidate ``m`` is phone-shaped and not a quantity or an identifier."""
-        value = _EXTENSION.sub("", m.group())
+    def context_allows(self, text: str, start: int) -> bool:
+        """Whether what precedes ``start`` allows a phone number there (no deny word, no IBAN)."""
+        before = text[max(0, start - _PHONE_CONTEXT_CHARS) : start]
+        if before[-1:] in (" ", "-") and _IBAN_BEFORE.search(before):
+            return False
+        return _PHONE_DENY.search(before, max(0, len(before) - _DENY_CHARS)) is None
+
+    def is_candidate(self, text: str, start: int, raw: str) -> bool:
+        """Whether ``raw`` at ``start`` is phone-shaped and not a quantity or an identifier."""
+        value = _EXTENSION.sub("", raw)
         if _DATE_OR_TIME.search(value) or _NOT_PHONE_SHAPE.match(value) or _IPV4_SHAPE.match(value):
             return False  # a date, a time, a decimal, a card or SSN layout, an IPv4 address
         if len(_DIGIT.findall(value)) < 7:
             return False
-        before = text[max(0, m.start() - _PHONE_CONTEXT_CHARS) : m.start()]
-        if before[-1:] in (" ", "-") and _IBAN_BEFORE.search(before):
-            return False
-        if _PHONE_DENY.search(before, max(0, len(before) - _DENY_CHARS)):
-            return False
         if _MIXED_DECIMAL.match(value):
             return False  # a decimal running into the next number: "94116.94648 2"
-        if len(value) == 9 and value.isdigit() and _SSN_WORD.search(before):
-            return False  # a bare 9-digit run after "SSN" is the SSN recognizer's
-        return not (value.isdigit() and _UNIT_AFTER.match(text, m.end()))
+        if len(value) == 9 and value.isdigit():
+            before = text[max(0, start - _PHONE_CONTEXT_CHARS) : start]
+            if _SSN_WORD.search(before):
+                return False  # a bare 9-digit run after "SSN" is the SSN recognizer's
+        return not (value.isdigit() and _UNIT_AFTER.match(text, start + len(raw)))
 
     def region_of(self, value: str) -> str | None:
         """The region whose numbering plan ``value`` is valid in, else ``None``.
@@ -182,41 +186,62 @@ class StrictPhoneRecognizer(PhoneRecognizer):  # type: ignore[misc]
         if number_text.startswith("00"):
             number_text = "+" + number_text[2:]
         region: str | None = None
-        for candidate in (None,) if number_text.startswith("+") else self.regions:
+        if number_text.startswith("+"):
+            region = self._international(number_text)
+            self._remember(value, region)
+            return region
+        for candidate in self.regions:
             try:
                 number = phonenumbers.parse(number_text, candidate)
             except NumberParseException:
                 continue
-            if phonenumbers.is_valid_number(number) or (
-                candidate is None and phonenumbers.is_possible_number(number)
-            ):  # written internationally: a number of the right length for its country
-                region = phonenumbers.region_code_for_number(number) or candidate or "ZZ"
+            if phonenumbers.is_valid_number(number):
+                region = phonenumbers.region_code_for_number(number) or candidate
                 break
+        self._remember(value, region)
+        return region
+
+    def _international(self, number_text: str) -> str | None:
+        """Region of ``+…``: valid or of a possible length in its country; a national trunk
+        ``0`` written after the country code (``+44 0121 496 0113``) is dropped."""
+        try:
+            number = phonenumbers.parse(number_text, None)
+        except NumberParseException:
+            return None
+        ok = phonenumbers.is_valid_number(number) or phonenumbers.is_possible_number(number)
+        if not ok:
+            digits = "".join(c for c in number_text if c.isdigit())
+            code = str(number.country_code)
+            if digits.startswith(code + "0"):
+                return self._international("+" + code + digits[len(code) + 1 :])
+        return (phonenumbers.region_code_for_number(number) or "ZZ") if ok else None
+
+    def _remember(self, value: str, region: str | None) -> None:
         if len(self._memo) > 65_536:
             self._memo.clear()
         self._memo[value] = region
-        return region
 
     def number_in(self, text: str, m: re.Match[str]) -> tuple[int, str] | None:
         """``(end, region)`` of the phone number the candidate ``m`` starts, or ``None``.
 
-        The whole candidate when it is valid, else its longest valid prefix that ends on a
-        digit group (``+91 79439 12015 85.12`` holds a number and a decimal).
+        The whole candidate when it is a valid number, else its longest prefix that ends on
+        a digit group and is one (``+91 79439 12015 85.12`` holds a number and a decimal).
         """
-        if not self.is_candidate(text, m):
+        start = m.start()
+        if not self.context_allows(text, start):
             return None
         value = m.group()
-        region = self.region_of(value)
-        if region is not None:
-            return m.end(), region
-        cuts = [g.start() for g in _GROUP_BREAK.finditer(value)]
-        for cut in reversed(cuts):
-            head = value[:cut]
-            if len(_DIGIT.findall(head)) < 7:
+        whole = _EXTENSION.sub("", value)
+        if _DATE_OR_TIME.search(whole) or _NOT_PHONE_SHAPE.match(whole) or _IPV4_SHAPE.match(whole):
+            return None  # a date, a time, a decimal, a card or SSN layout, an IPv4 address
+        heads = [value] + [value[: g.start()] for g in reversed(list(_GROUP_BREAK.finditer(value)))]
+        for head in heads:
+            if len(head) < 7:
                 break
-            region = self.region_of(head)
-            if region is not None:
-                return m.start() + cut, region
+            if self.is_candidate(text, start, head):
+                region = self.region_of(head)
+                if region is not None:
+                    return start + len(head), region
         return None
 
     def analyze(
@@ -249,7 +274,7 @@ class StrictPhoneRecognizer(PhoneRecognizer):  # type: ignore[misc]
         )
 
 
-_BARCODE_BEFORE = re.compile(r"(?<![A-Za-z])(?:ean|upc|gtin|isbn|barcode)\W{0,3}$", re.I)
+_BARCODE_BEFORE = re.compile(r"(?<!\w)(?:ean|upc|gtin|isbn|barcode)\W{0,3}$", re.I)
 _MC2 = r"2(?:22[1-9]|2[3-9]\d|[3-6]\d{2}|7[01]\d|720)"
 
 
@@ -411,7 +436,7 @@ class CaseIbanRecognizer(IbanRecognizer):  # type: ignore[misc]
                 validation_result=True,
             ),
             recognition_metadata={
-                RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                RecognizerResult.RECOGNIZER_NAME_KEY: self.name,  # type: ignore[has-type]
                 RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
             },
         )

@@ -56,6 +56,31 @@ def test_the_corpus_is_seeded_labelled_and_covers_every_locale_and_type(held_out
     assert kinds == {"chat", "code", "log", "json", "table", "tool"}
 
 
+def test_the_corpus_is_the_same_in_every_process_and_on_every_day() -> None:
+    """Faker's relative dates are bounded and set-ordered data sorted: a fixed seed is fixed."""
+    import hashlib
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import hashlib; from ollive.bench.faker_corpus import generate_faker_corpus as g; "
+        "print(hashlib.md5(repr(g(400, seed=2)).encode()).hexdigest())"
+    )
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for seed in (1, 2)
+    }
+    here = hashlib.md5(repr(generate_faker_corpus(400, seed=2)).encode()).hexdigest()
+    assert digests == {here}
+
+
 def test_recall_is_at_least_presidios_in_every_locale_and_type(held_out, runs) -> None:
     presidio, ollive = runs
     below = []
