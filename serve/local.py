@@ -23,7 +23,14 @@ from ollive.config import Settings
 from ollive.config.runfile import ray_auth_record, remove_run_file, write_run_file
 from ollive.store.actor import NAMESPACE
 
-__all__ = ["LocalIngest", "init_ray", "run_record", "start_local_ingest"]
+__all__ = [
+    "HostedWarehouse",
+    "LocalIngest",
+    "host_warehouse",
+    "init_ray",
+    "run_record",
+    "start_local_ingest",
+]
 
 log = logging.getLogger(__name__)
 
@@ -196,6 +203,12 @@ def run_record(
 ) -> dict[str, Any]:
     """The run file's content for ``command`` (``ollive up``, ``ollive ingest``): where its
     Ray is and how to join it, its warehouse, Valkey and URLs."""
+    return _record(command, warehouse_url, urls, running.redis_url)
+
+
+def _record(
+    command: str, warehouse_url: str | None, urls: dict[str, str], redis_url: str | None
+) -> dict[str, Any]:
     from datetime import UTC, datetime
 
     from ollive.config import DEMO_API_KEY
@@ -206,8 +219,44 @@ def run_record(
         "ray_address": ray.get_runtime_context().gcs_address,
         **ray_auth_record(),
         "warehouse_url": warehouse_url,
-        "redis_url": running.redis_url,
+        "redis_url": redis_url,
         "urls": urls,
         "api_key": DEMO_API_KEY,
         "started_at": datetime.now(UTC).isoformat(),
     }
+
+
+@dataclass
+class HostedWarehouse:
+    """The warehouse actor on a local Ray cluster, started for a command that runs alone
+    (``ollive dashboard`` with no platform up), so other processes reach the same data."""
+
+    warehouse_url: str
+    started_ray: bool
+
+    def record(self, command: str, urls: dict[str, str]) -> dict[str, Any]:
+        """The run file's content: how other processes join this Ray and its warehouse."""
+        return _record(command, self.warehouse_url, urls, None)
+
+    def stop(self) -> None:
+        """Shut down the Ray cluster this process started (the actor with it)."""
+        if self.started_ray and ray.is_initialized():
+            ray.shutdown()
+
+
+def host_warehouse(settings: Settings, num_cpus: int | None = None) -> HostedWarehouse:
+    """Start (or join) local Ray and the warehouse actor on the embedded chDB directory.
+
+    The actor holds the directory; this process and any other (``ollive.connect()``) query
+    it through the actor, as they do while ``ollive up`` runs.
+    """
+    from serve.args import WarehouseArgs
+    from serve.warehouse import ensure_warehouse_actor
+
+    started_ray = False
+    if not ray.is_initialized():
+        init_ray(settings.ray_address, num_cpus)
+        started_ray = True
+    url = f"chdb://{settings.data_dir}"
+    ensure_warehouse_actor(url, WarehouseArgs.from_settings(settings, url))
+    return HostedWarehouse("ray://warehouse", started_ray)

@@ -56,6 +56,12 @@ class WarehouseActor:
 
         return migrate(self._warehouse, self._args)
 
+    def process_memory(self) -> dict[str, float]:
+        """Where this actor's memory is (see :func:`ollive.store.maintenance.process_memory`)."""
+        from ollive.store.maintenance import process_memory
+
+        return process_memory()
+
     def call(self, method: str, *args: Any) -> Any:
         """Any other Warehouse method (query_df, scalar ...)."""
         return getattr(self._warehouse, method)(*args)

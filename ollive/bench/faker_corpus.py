@@ -30,6 +30,7 @@ from datetime import datetime
 from typing import Any
 
 from ollive.demo.pii_corpus import PiiSpan
+from ollive.redact.policy import DEFAULT_LOCALES
 
 __all__ = [
     "FAKER_ENTITIES",
@@ -40,18 +41,8 @@ __all__ = [
     "generate_faker_corpus",
 ]
 
-FAKER_LOCALES: tuple[str, ...] = (
-    "en_US",
-    "en_GB",
-    "fr_FR",
-    "de_DE",
-    "es_ES",
-    "it_IT",
-    "nl_NL",
-    "pt_BR",
-    "en_IN",
-)
-"""The locales values are drawn from (one Faker per locale)."""
+FAKER_LOCALES: tuple[str, ...] = DEFAULT_LOCALES
+"""The locales values are drawn from (one Faker per locale): the default policy's."""
 
 PATTERN_ENTITIES: tuple[str, ...] = (
     "EMAIL_ADDRESS",

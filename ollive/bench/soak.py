@@ -36,6 +36,7 @@ class SoakReport:
     spool: list[int] = field(default_factory=list)
     engine: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     unique: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    actor: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
 
     def growth(
         self, series: dict[str, list[tuple[float, float]]] | None = None, unit: str = "_mib"
@@ -110,7 +111,23 @@ def _sample(
         except Exception:
             report.spool.append(-1)
         _sample_engine(report, warehouse, now)
+        _sample_actor(report, now)
         stop.wait(every_s)
+
+
+def _sample_actor(report: SoakReport, now: float) -> None:
+    """The warehouse actor's allocator, Arrow pool and Python heap (MiB; objects a count)."""
+    import ray
+
+    from ollive.store.actor import NAMESPACE, WAREHOUSE_ACTOR
+
+    try:
+        actor = ray.get_actor(WAREHOUSE_ACTOR, namespace=NAMESPACE)
+        stats = ray.get(actor.process_memory.remote(), timeout=10)
+    except Exception:
+        return
+    for name, value in stats.items():
+        report.actor.setdefault(name, []).append((now, float(value)))
 
 
 def run_soak(
@@ -194,6 +211,8 @@ def run_soak(
             {"ActiveParts": report.engine.get("ActiveParts", [])}, ""
         ).get("ActiveParts"),
         # dead-letter queue depth (files) sampled, and rows that went through it
+        # the warehouse actor's own view: malloc in use / kept free, Arrow pool, Python heap
+        "warehouse_actor": report.growth(report.actor, ""),
         "spool_max": max(report.spool, default=0),
         "rows_spooled": sum(int(s["rows_spooled"]) for s in writer_stats),
         "insert_failures": sum(int(s["insert_failures"]) for s in writer_stats),

@@ -19,7 +19,7 @@ from ollive.cli._supervise import (
 )
 from ollive.cli._typer import open_resolved, typer
 from ollive.config import DEMO_PROJECT, Settings, get_settings
-from ollive.config.runfile import read_run_file
+from ollive.config.runfile import read_run_file, remove_run_file, write_run_file
 
 __all__ = ["app"]
 
@@ -113,14 +113,42 @@ def dashboard_command(
     project: str | None = typer.Option(None, "--project", help="Only this project (default: all)."),
     refresh_s: float = typer.Option(60.0, "--refresh", help="Seconds between refreshes (0: off)."),
 ) -> None:
-    """Serve the Panel dashboard (basic auth when OLLIVE_DASHBOARD_AUTH=user:password)."""
+    """Serve the Panel dashboard (basic auth when OLLIVE_DASHBOARD_AUTH=user:password).
+
+    With no platform running and the embedded warehouse, it starts the warehouse actor on a
+    local Ray cluster and leaves a run file, so `ollive.connect()` in a notebook reaches
+    the same data while it runs; `ollive down` or Ctrl-C stops it."""
+    import signal
+    import sys
+
     from ollive.ui.serve import serve_dashboard
 
     settings = get_settings()
-    login = _dashboard_login(settings, warehouse)
-    typer.echo(f"Ollive dashboard on http://{address}:{port or settings.dashboard_port}/")
-    serve_dashboard(warehouse, port=port or settings.dashboard_port, address=address,
-                    auth=login, project=project, refresh_s=refresh_s)  # fmt: skip
+    port = port or settings.dashboard_port
+    url = f"http://{address}:{port}/"
+    hosted = None
+    if (
+        warehouse is None
+        and not settings.warehouse_url
+        and read_run_file(settings.run_file) is None
+    ):
+        from serve.local import host_warehouse
+
+        typer.echo("no platform runs: starting the warehouse actor (local Ray) for the dashboard")
+        hosted = host_warehouse(settings)
+        write_run_file(settings.run_file, hosted.record("ollive dashboard", {"dashboard": url}))
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # `ollive down`: clean exit
+    try:
+        login = _dashboard_login(settings, warehouse)
+        typer.echo(f"Ollive dashboard on {url}")
+        serve_dashboard(warehouse, port=port, address=address,
+                        auth=login, project=project, refresh_s=refresh_s)  # fmt: skip
+    finally:
+        if hosted is not None:
+            try:
+                hosted.stop()
+            finally:
+                remove_run_file(settings.run_file)
 
 
 def _dashboard_login(settings: Settings, warehouse: str | None) -> str | None:

@@ -27,7 +27,7 @@ from ollive.store.tables import AGGREGATES, RAW_TABLES
 if TYPE_CHECKING:  # pragma: no cover
     from ollive.store.base import Warehouse
 
-__all__ = ["counts", "delete_where", "rebuild_aggregates", "tables"]
+__all__ = ["counts", "delete_where", "process_memory", "rebuild_aggregates", "tables"]
 
 
 def tables(warehouse: Warehouse) -> list[str]:
@@ -88,3 +88,41 @@ def rebuild_aggregates(
             where=_bucket_range(raw_bucket, start, end, project),
         )
         warehouse.command(f"INSERT INTO {quote_identifier(target)} {select}")
+
+
+def process_memory() -> dict[str, float]:
+    """Where this process's memory is (MiB), to tell a leak from an allocator holding pages.
+
+    ``malloc_in_use``/``malloc_free``: glibc's ``mallinfo2`` (bytes handed out by malloc,
+    and freed bytes it keeps); ``arrow``: pyarrow's default pool; ``python_traced``: the
+    Python heap when ``tracemalloc`` is tracing (``PYTHONTRACEMALLOC=1``); ``python_objects``:
+    objects the garbage collector tracks (a count). Missing sources are left out.
+    """
+    import gc
+    import tracemalloc
+
+    out: dict[str, float] = {"python_objects": float(len(gc.get_objects()))}
+    try:
+        import ctypes
+
+        class _MallInfo2(ctypes.Structure):
+            _fields_ = [(name, ctypes.c_size_t) for name in (
+                "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
+                "uordblks", "fordblks", "keepcost")]  # fmt: skip
+
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallinfo2.restype = _MallInfo2
+        info = libc.mallinfo2()
+        out["malloc_in_use"] = (info.uordblks + info.hblkhd) / 2**20
+        out["malloc_free"] = info.fordblks / 2**20
+    except (OSError, AttributeError):
+        pass
+    try:
+        import pyarrow as pa
+
+        out["arrow"] = pa.total_allocated_bytes() / 2**20
+    except ImportError:
+        pass
+    if tracemalloc.is_tracing():
+        out["python_traced"] = tracemalloc.get_traced_memory()[0] / 2**20
+    return out
