@@ -239,13 +239,15 @@ def platform_status(settings: Settings, counts: bool = True) -> dict[str, Any]:
         "started_at": run.get("started_at"),
         "urls": run.get("urls", {}),
     }
-    base = run["urls"]["ingest"].removesuffix("/v1/logs")
+    status["command"] = run.get("command", "ollive up")
     parts: dict[str, str] = {}
-    try:
-        ready = httpx.get(f"{base}/readyz", timeout=5)
-        parts["ingest"] = "ok" if ready.status_code == 200 else f"degraded: {ready.text[:200]}"
-    except httpx.HTTPError as exc:
-        parts["ingest"] = f"down: {exc}"
+    if "ingest" in run.get("urls", {}):  # `ollive dashboard` alone runs no ingest
+        base = run["urls"]["ingest"].removesuffix("/v1/logs")
+        try:
+            ready = httpx.get(f"{base}/readyz", timeout=5)
+            parts["ingest"] = "ok" if ready.status_code == 200 else f"degraded: {ready.text[:200]}"
+        except httpx.HTTPError as exc:
+            parts["ingest"] = f"down: {exc}"
     for name, path in (("chat", ""), ("dashboard", "")):
         url = run["urls"].get(name)
         if url:

@@ -78,7 +78,11 @@ def test_ollive_dashboard_alone_is_reached_queried_and_stopped(user_env: dict[st
         assert answer["url"] == "ray://warehouse" and answer["rows"] > 0, answer
 
         status = _run(user_env, "-m", "ollive.cli", "status", "--json")
-        assert json.loads(status.stdout.splitlines()[-1])["running"] is True, status.stderr
+        assert status.returncode == 0, status.stderr[-3000:]
+        state = json.loads(status.stdout.splitlines()[-1])
+        assert state["running"] is True and state["command"] == "ollive dashboard", state
+        assert state["parts"] == {"dashboard": "ok", "warehouse": "ok"}, state
+        assert state["rows"]["inference_logs"] > 0, state
 
         down = _run(user_env, "-m", "ollive.cli", "down")
         assert down.returncode == 0 and "`ollive dashboard`" in down.stdout, down.stderr
