@@ -15,6 +15,7 @@ number of active data parts, and reports them the same way (``engine``).
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 import uuid
@@ -69,8 +70,35 @@ _ENGINE_SQL = (
 )
 
 
+_JEMALLOC = re.compile(
+    r"Allocated: (\d+), active: (\d+), metadata: (\d+).*?resident: (\d+), mapped: (\d+), "
+    r"retained: (\d+)"
+)
+
+
+def _sample_jemalloc(report: SoakReport, warehouse: Any, now: float) -> None:
+    """chDB's jemalloc totals (MiB): what the engine's allocator holds beyond its tracking."""
+    try:
+        text = "\n".join(
+            str(v) for row in warehouse.query_arrow("SELECT * FROM system.jemalloc_stats")
+            .to_pylist() for v in row.values()
+        )  # fmt: skip
+    except Exception:
+        return
+    found = _JEMALLOC.search(text)
+    if found is None:
+        return
+    for name, value in zip(
+        ("allocated", "active", "metadata", "resident", "mapped", "retained"),
+        found.groups(),
+        strict=True,
+    ):
+        report.engine.setdefault(f"jemalloc_{name}", []).append((now, int(value) / 2**20))
+
+
 def _sample_engine(report: SoakReport, warehouse: Any, now: float) -> None:
     """The engine's own memory accounting (MiB) and its active parts (a count)."""
+    _sample_jemalloc(report, warehouse, now)
     try:
         rows = warehouse.query_arrow(_ENGINE_SQL).to_pylist()
     except Exception:
