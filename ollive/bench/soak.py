@@ -151,7 +151,7 @@ def _sample_actor(report: SoakReport, now: float) -> None:
 
     try:
         actor = ray.get_actor(WAREHOUSE_ACTOR, namespace=NAMESPACE)
-        stats = ray.get(actor.process_memory.remote(), timeout=10)
+        stats: dict[str, float] = dict(ray.get([actor.process_memory.remote()], timeout=10)[0])
     except Exception:
         return
     for name, value in stats.items():
