@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ollive.demo.pii_corpus import PiiSpan
-from ollive.redact.policy import DEFAULT_LOCALES
+from ollive.demo.pii_corpus import PiiSpan, Segment, assemble_segments
+from ollive.redact import policy
 
 __all__ = [
     "FAKER_ENTITIES",
@@ -41,19 +41,14 @@ __all__ = [
     "generate_faker_corpus",
 ]
 
-FAKER_LOCALES: tuple[str, ...] = DEFAULT_LOCALES
+FAKER_LOCALES: tuple[str, ...] = policy.DEFAULT_LOCALES
 """The locales values are drawn from (one Faker per locale): the default policy's."""
 
-PATTERN_ENTITIES: tuple[str, ...] = (
-    "EMAIL_ADDRESS",
-    "PHONE_NUMBER",
-    "CREDIT_CARD",
-    "IBAN_CODE",
-    "IP_ADDRESS",
-    "US_SSN",
-    "URL",
+_NO_FAKER_VALUES = frozenset({"CRYPTO", "NRP"})  # Faker has no wallets, nor nationalities
+PATTERN_ENTITIES: tuple[str, ...] = tuple(
+    e for e in policy.PATTERN_ENTITIES if e not in _NO_FAKER_VALUES
 )
-NER_ENTITIES: tuple[str, ...] = ("PERSON", "LOCATION")
+NER_ENTITIES: tuple[str, ...] = tuple(e for e in policy.NER_ENTITIES if e not in _NO_FAKER_VALUES)
 FAKER_ENTITIES: tuple[str, ...] = PATTERN_ENTITIES + NER_ENTITIES
 """The labelled entity types: seven found by patterns, two by NER."""
 
@@ -208,9 +203,6 @@ def _context(rng: random.Random, locale: str, entity: str) -> str | None:
     return rng.choice(pool or words["en"])
 
 
-Segment = str | tuple[str, str]
-
-
 def _lookalikes(fake: Any, rng: random.Random) -> str:
     """One PII-free fragment dense with numbers that are not PII."""
     makers: tuple[Callable[[], str], ...] = (
@@ -328,17 +320,8 @@ _KINDS = ("chat", "code", "log", "json", "table", "tool")
 
 
 def _assemble(segments: list[Segment], kind: str, locale: str) -> FakerSample:
-    parts: list[str] = []
-    spans: list[PiiSpan] = []
-    pos = 0
-    for seg in segments:
-        if isinstance(seg, tuple):
-            entity, value = seg
-            spans.append(PiiSpan(entity, pos, pos + len(value)))
-            seg = value
-        parts.append(seg)
-        pos += len(seg)
-    return FakerSample("".join(parts), kind, locale, tuple(spans))
+    text, spans = assemble_segments(segments)
+    return FakerSample(text, kind, locale, spans)
 
 
 def generate_faker_corpus(

@@ -20,7 +20,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 __all__ = ["SoakReport", "run_soak"]
 
@@ -151,7 +151,7 @@ def _sample_actor(report: SoakReport, now: float) -> None:
 
     try:
         actor = ray.get_actor(WAREHOUSE_ACTOR, namespace=NAMESPACE)
-        stats: dict[str, float] = dict(ray.get([actor.process_memory.remote()], timeout=10)[0])
+        stats = cast(dict[str, float], ray.get(actor.process_memory.remote(), timeout=10))
     except Exception:
         return
     for name, value in stats.items():

@@ -24,7 +24,14 @@ from dataclasses import dataclass, field
 
 from ollive.demo._pii_values import FIRST, VALUE_MAKERS, hard_negative
 
-__all__ = ["LABELLED_ENTITIES", "PiiSample", "PiiSpan", "generate_pii_corpus"]
+__all__ = [
+    "LABELLED_ENTITIES",
+    "PiiSample",
+    "PiiSpan",
+    "Segment",
+    "assemble_segments",
+    "generate_pii_corpus",
+]
 
 LABELLED_ENTITIES: tuple[str, ...] = tuple(VALUE_MAKERS)
 """The entity types the corpus labels."""
@@ -183,7 +190,8 @@ _KINDS: dict[str, Callable[[random.Random], list[Segment]]] = {
 }
 
 
-def _assemble(segments: list[Segment], kind: str) -> PiiSample:
+def assemble_segments(segments: list[Segment]) -> tuple[str, tuple[PiiSpan, ...]]:
+    """The text of ``segments`` (plain text, or ``(entity_type, value)``) and a label per value."""
     parts: list[str] = []
     spans: list[PiiSpan] = []
     pos = 0
@@ -194,7 +202,12 @@ def _assemble(segments: list[Segment], kind: str) -> PiiSample:
             seg = value
         parts.append(seg)
         pos += len(seg)
-    return PiiSample("".join(parts), kind, tuple(spans))
+    return "".join(parts), tuple(spans)
+
+
+def _assemble(segments: list[Segment], kind: str) -> PiiSample:
+    text, spans = assemble_segments(segments)
+    return PiiSample(text, kind, spans)
 
 
 def _sample(rng: random.Random) -> PiiSample:

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import re
 import threading
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -203,8 +204,6 @@ class _Runs:
     __slots__ = ("starts", "ends", "left", "right")
 
     def __init__(self, text: str) -> None:
-        from bisect import bisect_right  # noqa: F401  (imported for the methods' speed)
-
         spans = [(m.start(), m.end()) for m in _RUNS.finditer(text)]
         self.starts = [s for s, _ in spans]
         self.ends = [e for _, e in spans]
@@ -221,8 +220,6 @@ class _Runs:
 
     def _run_at(self, pos: int) -> int:
         """Index of the run that holds ``pos`` or ends at it, else ``-1``."""
-        from bisect import bisect_right
-
         k = bisect_right(self.starts, pos) - 1
         if k >= 0 and pos <= self.ends[k]:
             return k
@@ -244,8 +241,6 @@ class _Runs:
 
     def next_run_end(self, pos: int) -> int:
         """End of the first run that starts at or after ``pos`` (``pos`` if none)."""
-        from bisect import bisect_left
-
         k = bisect_left(self.starts, pos)
         return self.ends[k] if k < len(self.starts) else pos
 
