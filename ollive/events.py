@@ -94,7 +94,8 @@ Preview = Annotated[str | None, _cut(MAX_PREVIEW_CHARS)]
 Message = Annotated[str | None, _cut(MAX_MESSAGE_CHARS)]
 Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS)]
 OptionalName = Annotated[str | None, Field(max_length=MAX_NAME_CHARS)]
-Millis = Annotated[float, Field(ge=0, le=86_400_000)]  # at most one day
+MAX_MILLIS = 86_400_000  # one day
+Millis = Annotated[float, Field(ge=0, le=MAX_MILLIS)]
 Tokens = Annotated[int, Field(ge=0, le=100_000_000)]
 
 
@@ -267,6 +268,11 @@ class _Timed(_Base):
         if span_ms < 0:
             raise ValueError("finished_at must not be before started_at")
         if self.latency_ms is None:
+            if span_ms > MAX_MILLIS:  # the derived latency obeys the bound a given one does
+                raise ValueError(
+                    f"finished_at - started_at = {span_ms:g} ms is longer than a day "
+                    f"(latency_ms <= {MAX_MILLIS})"
+                )
             self.latency_ms = span_ms
         elif abs(self.latency_ms - span_ms) > LATENCY_TOLERANCE_MS + 0.01 * span_ms:
             raise ValueError(

@@ -100,6 +100,22 @@ def test_parse_event_raises_only_contract_error_and_accepted_events_round_trip(
         assert len(getattr(event, name, None) or "") <= MAX_PREVIEW_CHARS
 
 
+def test_a_span_longer_than_a_day_is_rejected_not_stored_unbounded(
+    make_inference: Callable[..., dict[str, Any]],
+) -> None:
+    """Without latency_ms, the latency derived from the timestamps obeys the same one-day
+    bound as a given one, so every accepted event parses again from its own dump."""
+    from datetime import UTC, datetime, timedelta
+
+    started = (datetime.now(UTC) - timedelta(days=3)).isoformat()
+    with pytest.raises(ContractError, match="longer than a day"):
+        parse_event(make_inference(started_at=started))
+    event = parse_event(
+        make_inference(started_at=(datetime.now(UTC) - timedelta(hours=23)).isoformat())
+    )
+    assert parse_event(event.model_dump(mode="json")) == event
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.one_of(JSONISH, st.binary(max_size=300)))
 def test_pipeline_answers_any_body_with_a_batch_or_a_4xx_error(body: Any) -> None:
