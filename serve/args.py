@@ -48,6 +48,7 @@ class WriterArgs(BaseModel):
     max_inflight_rows: int = 200_000
     dedupe_window_s: int = 600
     warehouse_timeout_s: float = 10.0
+    health_report_s: float = 60.0
 
     @classmethod
     def from_settings(
@@ -62,6 +63,7 @@ class WriterArgs(BaseModel):
             flush_age_s=settings.writer_flush_age_s,
             max_inflight_rows=settings.writer_max_inflight_rows,
             dedupe_window_s=settings.dedupe_window_s,
+            health_report_s=settings.health_report_s,
             warehouse_timeout_s=settings.warehouse_timeout_s,
         )
 
@@ -87,6 +89,7 @@ class ReplicaArgs(BaseModel):
     key_store_url: str | None = Field(None, description="Warehouse holding stored keys.")
     key_refresh_s: float = 5.0
     warehouse_timeout_s: float = 10.0
+    health_report_s: float = 60.0
 
     @classmethod
     def from_settings(cls, settings: Settings, **values: Any) -> ReplicaArgs:

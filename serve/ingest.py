@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections import Counter
 from typing import Any
 
 import ray
@@ -194,6 +195,11 @@ class IngestAPI:
         )
         self._keys = _key_ring(args)
         self._metrics = IngestMetrics()
+        # counts for the pipeline_stats health report, handed to a writer periodically
+        self._health: Counter[str] = Counter()
+        self._health_s = args.health_report_s
+        self._health_task: asyncio.Task[None] | None = None
+        self._instance = f"ingest-{uuid.uuid4().hex[:8]}"
 
     def reconfigure(self, config: dict[str, Any]) -> None:
         """Runtime knobs from ``user_config``: max_body_bytes, max_events_per_batch,
@@ -273,12 +279,32 @@ class IngestAPI:
         self._metrics.observe_batch(
             len(batch.events), len(batch.rejected), outcome.duplicates, batch.redaction_totals()
         )
+        self._note_health(len(batch.events), len(batch.rejected), outcome.duplicates)
         body = {
             "accepted": len(batch.events),
             "duplicates": outcome.duplicates,
             "rejected": [r.as_dict() for r in batch.rejected],
         }
         return JSONResponse(body, status_code=202)
+
+    def _note_health(self, accepted: int, rejected: int, duplicates: int) -> None:
+        self._health.update(accepted=accepted, rejected=rejected, duplicates=duplicates)
+        if self._health_task is None and self._writers:
+            self._health_task = asyncio.ensure_future(self._health_loop())
+
+    async def _health_loop(self) -> None:
+        """Hand this replica's counts to one writer, which stores them with its report."""
+        writer = self._writers[int(self._instance[-8:], 16) % len(self._writers)]
+        while True:
+            await asyncio.sleep(self._health_s / 2)
+            counts, self._health = +self._health, Counter()
+            if not counts:
+                continue
+            try:
+                await writer.note_ingest.remote(self._instance, dict(counts))
+            except Exception as exc:  # a restarting writer: send them with the next note
+                log.warning("health counts not handed to the writer (%s); kept", exc)
+                self._health.update(counts)
 
     async def _write(self, shard: int, tables: dict[str, Any]) -> dict[str, int]:
         """Write to one shard; a writer that died is retried once it has restarted."""

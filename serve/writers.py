@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 import pyarrow as pa
@@ -22,6 +23,7 @@ from ollive.errors import ConfigError, StorageError, WarehouseUnavailableError
 from ollive.ingest import Deduper
 from ollive.store import FlushPolicy, GroupCommitWriter, RetryPolicy, Spool
 from ollive.store.actor import NAMESPACE, WAREHOUSE_ACTOR
+from ollive.store.pipeline_stats import PipelineReport
 from serve.args import WriterArgs
 
 __all__ = ["EventWriter", "ensure_writers", "writer_names"]
@@ -96,11 +98,42 @@ class EventWriter:
             on_durable=self._mark_committed,
         )
         self._started: asyncio.Task[None] | None = None
+        self._report = PipelineReport(name)
+        self._report_s = args.health_report_s
+        self._reporter: asyncio.Task[None] | None = None
 
     async def _ensure_started(self) -> None:
         if self._started is None:
             self._started = asyncio.ensure_future(self._writer.start())
         await self._started
+        if self._reporter is None:
+            self._reporter = asyncio.ensure_future(self._report_loop())
+
+    async def note_ingest(self, instance: str, counts: dict[str, int]) -> bool:
+        """An ingest replica's counts since its last note, for the next health report."""
+        self._report.note(instance, counts)
+        return True
+
+    async def report_health(self) -> int:
+        """Insert the pipeline's figures into ``pipeline_stats`` now; returns rows written
+        (0 when the insert failed: the counts go out with the next report)."""
+        files, size = await asyncio.to_thread(self._writer.spool_depth)
+        gauges = {"spool_files": files, "spool_bytes": size,
+                  "inflight_rows": self._writer.inflight_rows}  # fmt: skip
+        now_ms = int(time.time() * 1000)
+        table = self._report.rows(now_ms, self._writer.stats, gauges)
+        try:
+            await self._sink.insert("pipeline_stats", table, f"health-{self._name}-{now_ms}")
+        except Exception as exc:  # the warehouse may be down: keep the counts for next time
+            log.warning("pipeline health report not stored (%s); kept for the next one", exc)
+            self._report.restore(table)
+            return 0
+        return table.num_rows
+
+    async def _report_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._report_s)
+            await self.report_health()
 
     async def ready(self) -> bool:
         """Start (replaying the spool) and answer True."""
@@ -149,8 +182,11 @@ class EventWriter:
         }
 
     async def drain(self) -> bool:
-        """Flush every buffer and wait (used before shutdown)."""
+        """Flush every buffer, report the pipeline's figures and wait (before shutdown)."""
         await self._writer.close()
+        if self._reporter is not None:
+            self._reporter.cancel()
+            await self.report_health()
         return True
 
 

@@ -85,6 +85,11 @@ class Settings(BaseSettings):
     writer_max_inflight_rows: int = Field(
         200_000, ge=1, description="Backpressure: rows a writer holds before ingest answers 429."
     )
+    health_report_s: float = Field(
+        60.0,
+        gt=0,
+        description="Writers insert the pipeline's figures into pipeline_stats this often.",
+    )
     dedupe_window_s: int = Field(600, ge=1, description="Valkey dedupe window (seconds).")
     dedupe_pending_ttl_s: int = Field(
         30, ge=1, description="Life of an uncommitted dedupe claim (longer than a commit can take)."

@@ -238,6 +238,16 @@ def _chunk(
     logs = _logs(rng, config, inference)
     scores = _scores(rng, config, inference)
     del inference["_model_idx"], inference["_ok"]
+    # when ingest received each event: a second or so after it finished (SDK batching),
+    # minutes for a few (a spool replayed); its own generator leaves the other columns as they were
+    lag_rng = np.random.default_rng([config.seed, chunk, 17])
+    for part, column in ((inference, "finished_at"), (tools, "finished_at"), (logs, "timestamp"),
+                         (scores, "timestamp")):  # fmt: skip
+        done = np.asarray(part[column].cast(pa.int64()))  # type: ignore[attr-defined]
+        lag = lag_rng.lognormal(np.log(900), 0.6, size=len(done))
+        late = lag_rng.random(len(done)) < 0.01
+        lag[late] += lag_rng.uniform(60_000, 600_000, size=int(late.sum()))
+        part["ingested_at"] = _ts(done + lag.astype(np.int64))
     return {
         "inference_logs": pa.table(inference),
         "tool_executions": pa.table(tools),
@@ -430,6 +440,7 @@ def _logs(
         "attributes": _const("{}", k),
         "trace_id": inf["trace_id"].take(pick),  # type: ignore[attr-defined]
         "span_id": _hex(rng, k, 8),
+        "parent_span_id": inf["span_id"].take(pick),  # type: ignore[attr-defined]
         "conversation_id": inf["conversation_id"].take(pick),  # type: ignore[attr-defined]
         "session_id": inf["session_id"].take(pick),  # type: ignore[attr-defined]
         "user_id": inf["user_id"].take(pick),  # type: ignore[attr-defined]

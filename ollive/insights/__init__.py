@@ -11,6 +11,10 @@ twin with the same arguments returning the Ibis expression it executes, to refin
 >>> expr = ollive.insights.latency_expr(con, bucket="1h")      # doctest: +SKIP
 >>> expr.filter(expr.latency_p95_ms > 1000).to_pandas()        # doctest: +SKIP
 
+Explore: ``search`` (text and filters) -> ``trace`` (the span tree) -> ``timeline``, and
+``users``, ``sessions``, ``scores``, ``data_health`` (the pipeline's own lag, rejects, dead
+letters and aggregate freshness).
+
 Filter values are bound as Ibis literals, never pasted into SQL.
 """
 
@@ -26,6 +30,7 @@ from ollive.insights.conversations import (
     top_conversations_expr,
 )
 from ollive.insights.filters import Filters, parse_duration
+from ollive.insights.health import DataHealth, data_health, data_health_expr
 from ollive.insights.metrics import (
     errors,
     errors_expr,
@@ -38,17 +43,26 @@ from ollive.insights.metrics import (
     usage,
     usage_expr,
 )
+from ollive.insights.people import sessions, sessions_expr, users, users_expr
+from ollive.insights.scores import scores, scores_expr
+from ollive.insights.search import SEARCH_COLUMNS, search, search_expr
 from ollive.insights.tools import decode_tool_calls, tool_stats, tool_stats_expr
+from ollive.insights.traces import TRACE_COLUMNS, span_tree, trace, trace_expr
 
 __all__ = [
     "ANOMALY_COLUMNS",
+    "SEARCH_COLUMNS",
     "TIMELINE_COLUMNS",
+    "TRACE_COLUMNS",
     "AlertRule",
+    "DataHealth",
     "Filters",
     "Firing",
     "WebhookNotifier",
     "anomalies",
     "anomalies_expr",
+    "data_health",
+    "data_health_expr",
     "decode_tool_calls",
     "errors",
     "errors_expr",
@@ -57,6 +71,13 @@ __all__ = [
     "latency_expr",
     "load_rules",
     "parse_duration",
+    "scores",
+    "scores_expr",
+    "search",
+    "search_expr",
+    "sessions",
+    "sessions_expr",
+    "span_tree",
     "summary",
     "summary_expr",
     "throughput",
@@ -67,6 +88,10 @@ __all__ = [
     "tool_stats_expr",
     "top_conversations",
     "top_conversations_expr",
+    "trace",
+    "trace_expr",
     "usage",
     "usage_expr",
+    "users",
+    "users_expr",
 ]

@@ -59,6 +59,7 @@ def ingest(ray_session: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         "writer_flush_age_s": 0.05,
         "dedupe_pending_ttl_s": 5,
         "max_body_bytes": 3_000_000,
+        "health_report_s": 1.0,  # the pipeline_stats report, every second instead of minute
     }
     args = IngestArgs(
         app_name="ingest-test",
@@ -307,3 +308,40 @@ def test_valkey_stopped_mid_stream_keeps_accepting(ingest: Ingest) -> None:
     counts = _wait_counts(ingest, service, len(events))
     for table, n in _expected(events).items():
         assert counts[f"{table}_final"] == n
+
+
+def _pipeline_totals(ingest: Ingest) -> dict[str, int]:
+    row = ingest.warehouse.query_arrow(
+        "SELECT sum(accepted) AS accepted, sum(rejected) AS rejected, "
+        "sum(duplicates) AS duplicates, sum(rows_committed) AS committed, count() AS reports "
+        "FROM pipeline_stats"
+    ).to_pylist()[0]
+    return {k: int(v or 0) for k, v in row.items()}
+
+
+def test_the_pipeline_reports_its_own_counts_to_the_warehouse(ingest: Ingest) -> None:
+    """Every replica's accepted/rejected/duplicate counts and every writer's committed rows
+    reach pipeline_stats (what data_health shows), exactly."""
+    import ollive.insights as oi
+    from ollive.store._ibis import Connection
+
+    service = _service()
+    events = make_events(4, service, seed=7)
+    before = _pipeline_totals(ingest)
+    body = json.dumps({"events": [*events, {"log_type": "inference"}]}).encode()
+    assert _post(ingest.url, body).json()["accepted"] == 4
+    assert _post(ingest.url, json.dumps({"events": events[:2]}).encode()).json()["duplicates"] == 2
+    deadline = time.monotonic() + 60
+    expected = {"accepted": 4, "rejected": 1, "duplicates": 2}
+    while True:
+        now = _pipeline_totals(ingest)
+        delta = {k: now[k] - before[k] for k in expected}
+        if delta == expected or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert delta == expected
+    assert now["committed"] - before["committed"] >= 4 and now["reports"] > before["reports"]
+    health = oi.data_health(Connection.from_warehouse(ingest.warehouse), window="1h")
+    summary = dict(zip(health.summary.metric, health.summary.value, strict=True))
+    assert summary["accepted"] >= 4 and summary["platform_reports"] > 0
+    assert {"ingest", "writer"} <= set(health.pipeline.component)
