@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ollive.cli import admin, bench, data, platform
+from ollive.cli import admin, bench, data, export, platform
 from ollive.cli._typer import typer
 from ollive.config import get_settings
 
@@ -17,6 +17,7 @@ app = typer.Typer(
 app.add_typer(platform.app)
 app.add_typer(data.app)
 app.add_typer(admin.app)
+app.add_typer(export.app)
 app.add_typer(bench.app, name="bench")
 
 

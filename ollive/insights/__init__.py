@@ -29,6 +29,7 @@ from ollive.insights.conversations import (
     top_conversations,
     top_conversations_expr,
 )
+from ollive.insights.export import ExportReport, export
 from ollive.insights.filters import Filters, parse_duration
 from ollive.insights.health import DataHealth, data_health, data_health_expr
 from ollive.insights.metrics import (
@@ -56,6 +57,7 @@ __all__ = [
     "TRACE_COLUMNS",
     "AlertRule",
     "DataHealth",
+    "ExportReport",
     "Filters",
     "Firing",
     "WebhookNotifier",
@@ -67,6 +69,7 @@ __all__ = [
     "errors",
     "errors_expr",
     "evaluate",
+    "export",
     "latency",
     "latency_expr",
     "load_rules",
