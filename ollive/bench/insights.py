@@ -46,8 +46,10 @@ def run_insights_bench(
         echo(f"seeding {events:,} events into {url}")
         report = seed_warehouse(con.warehouse, events=events, project="demo", progress=True)
         echo(f"seeded {report.total:,} rows in {report.seconds:.1f} s")
+    big = _big_trace(con, echo)
     rows = int(con.warehouse.scalar("SELECT count() FROM inference_logs WHERE project = 'demo'"))
     conversation = str(oi.top_conversations(con, window="24h", limit=1)["conversation_id"].iloc[0])
+    user = str(oi.users(con, window="24h", limit=1)["user_id"].iloc[0])
     cases: dict[str, Callable[[], Any]] = {
         "summary": lambda: oi.summary(con, window="24h"),
         "latency_mv_5m_by_model": lambda: oi.latency(con, window="24h", bucket="5m", by="model"),
@@ -60,12 +62,27 @@ def run_insights_bench(
         "timeline_raw": lambda: oi.timeline(con, conversation),
         "tool_stats_mv": lambda: oi.tool_stats(con, window="24h"),
         "anomalies_mv_by_model": lambda: oi.anomalies(con, window="24h", by="model"),
+        # explore: a rare text (one trace's marker), a common one, filters only, a big trace
+        "search_text_rare": lambda: oi.search(con, big["marker"], window="24h"),
+        "search_text_common": lambda: oi.search(con, "refund", window="24h"),
+        "search_text_7d": lambda: oi.search(con, big["marker"], window="7d"),
+        "search_filters_only": lambda: oi.search(
+            con, status="error", min_latency_ms=2000, window="24h", order_by="latency"
+        ),
+        "search_by_user": lambda: oi.search(con, user=user, window="24h"),
+        "trace_10k_spans": lambda: oi.trace(con, big["trace_id"]),
+        "users": lambda: oi.users(con, window="24h"),
+        "sessions": lambda: oi.sessions(con, window="24h"),
+        "scores_by_model": lambda: oi.scores(con, window="24h", by="model"),
+        "scores_daily_7d": lambda: oi.scores(con, window="7d", bucket="1d"),
+        "data_health": lambda: oi.data_health(con, window="24h"),
     }
     figures: dict[str, Any] = {
         "bench": "insights",
         "engine": "chdb",
         "events": events,
         "inference_rows": rows,
+        "big_trace_spans": big["spans"],
     }
     for name, fn in cases.items():
         figures[name] = _time(fn, repeats)
@@ -94,3 +111,26 @@ def _dashboard_cold(con: Any, repeats: int) -> dict[str, float]:
     from ollive.ui import Dashboard
 
     return _time(lambda: Dashboard(con, refresh_s=0), repeats)
+
+
+def _big_trace(con: Any, echo: Callable[[str], Any]) -> dict[str, Any]:
+    """The 10,000-span trace of the warehouse (seeded an hour ago when missing)."""
+    from datetime import UTC, datetime, timedelta
+
+    from ollive.demo.big_trace import seed_big_trace
+
+    found = con.warehouse.query_arrow(
+        "SELECT trace_id, input_preview FROM inference_logs WHERE project = 'demo' "
+        "AND service = 'agent' AND parent_span_id = '' AND started_at > now() - INTERVAL 1 DAY "
+        "LIMIT 1"
+    ).to_pylist()
+    if found:
+        trace_id = found[0]["trace_id"]
+        marker = found[0]["input_preview"].rsplit("(", 1)[-1].rstrip(")")
+        import ollive.insights as oi
+
+        spans = len(oi.trace(con, trace_id))
+        return {"trace_id": trace_id, "marker": marker, "spans": spans}
+    info = seed_big_trace(con.warehouse, datetime.now(UTC) - timedelta(hours=1), project="demo")
+    echo(f"seeded a {info['spans']:,}-span trace ({info['trace_id']})")
+    return info
