@@ -1,4 +1,6 @@
-"""``ollive bench insights``: latency of every insight function and of a dashboard refresh."""
+"""``ollive bench insights``: latency of every insight function, of the explorer's search,
+traces (a seeded 10,000-span trace), users, sessions, scores and data health, and of a full
+refresh of every dashboard page."""
 
 from __future__ import annotations
 
@@ -91,7 +93,9 @@ def run_insights_bench(
         )
     figures["dashboard_refresh"] = _dashboard(con, max(3, repeats // 4))
     figures["dashboard_new_session"] = _dashboard_cold(con, max(3, repeats // 4))
-    for name in ("dashboard_refresh", "dashboard_new_session"):
+    pages = _pages(con, max(3, repeats // 4), big["trace_id"], user)
+    figures.update(pages)
+    for name in ("dashboard_refresh", "dashboard_new_session", *pages):
         echo(
             f"{name:28s} p50 {figures[name]['p50_ms']:8.1f} ms   p95 {figures[name]['p95_ms']:8.1f} ms"
         )
@@ -104,6 +108,20 @@ def _dashboard(con: Any, repeats: int) -> dict[str, float]:
 
     dash = Dashboard(con, refresh_s=0)
     return _time(dash.refresh, repeats)
+
+
+def _pages(con: Any, repeats: int, trace_id: str, user: str) -> dict[str, dict[str, float]]:
+    """A full refresh of every page of the explorer (Traces with the big trace open,
+    Users with a user selected), as a displayed page re-queries."""
+    from ollive.ui import PAGES, FilterBar
+
+    bar = FilterBar(con)
+    state = {"Traces": {"trace_id": trace_id}, "Users": {"user": user}}
+    out = {}
+    for cls in PAGES:
+        page = cls(con, bar, query=state.get(cls.__name__))
+        out[f"page_{cls.__name__.lower()}_refresh"] = _time(page.refresh, repeats)
+    return out
 
 
 def _dashboard_cold(con: Any, repeats: int) -> dict[str, float]:

@@ -1,11 +1,16 @@
-"""Panel components and the dashboard, fed by ``ollive.insights``.
+"""Panel components, the explorer's pages and the dashboard, fed by ``ollive.insights``.
 
 >>> import ollive, panel as pn
 >>> pn.extension("tabulator")                   # doctest: +SKIP
->>> ollive.ui.Dashboard(ollive.connect())       # doctest: +SKIP
+>>> con = ollive.connect()                      # doctest: +SKIP
+>>> ollive.ui.Dashboard(con)                    # doctest: +SKIP
+>>> ollive.ui.Traces(con)                       # doctest: +SKIP
 
-In front ends that only render ipywidgets (VS Code ...), use ``pn.extension(comms="ipywidgets")``
-or ``Dashboard(con).ipywidget()``.
+Every page (``Overview``, ``Traces``, ``Sessions``, ``Users``, ``Tools``, ``Scores``,
+``Alerts``, ``DataHealth``) takes ``(con, filter_bar=None)`` and has ``refresh()`` and
+``last_refresh_s``; ``ollive dashboard`` serves each at its own URL (see docs/dashboard.md).
+In front ends that only render ipywidgets (VS Code ...), use
+``pn.extension(comms="ipywidgets")`` or ``Dashboard(con).ipywidget()``.
 """
 
 from __future__ import annotations
@@ -21,15 +26,41 @@ from ollive.ui.components import (
 )
 from ollive.ui.dashboard import Dashboard
 from ollive.ui.filters import FilterBar
+from ollive.ui.pages import (
+    PAGES,
+    Alerts,
+    DataHealth,
+    Overview,
+    Page,
+    Scores,
+    Sessions,
+    Tools,
+    Traces,
+    Users,
+)
+from ollive.ui.trace_view import TraceView
+from ollive.ui.waterfall import waterfall
 
 __all__ = [
+    "PAGES",
+    "Alerts",
     "AnomalyList",
     "CostChart",
     "Dashboard",
+    "DataHealth",
     "FilterBar",
     "KpiCards",
     "LatencyChart",
+    "Overview",
+    "Page",
+    "Scores",
+    "Sessions",
     "ThroughputChart",
     "ToolStats",
+    "Tools",
     "TopConversations",
+    "TraceView",
+    "Traces",
+    "Users",
+    "waterfall",
 ]

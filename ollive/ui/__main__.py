@@ -21,6 +21,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warehouse", default=None, help="warehouse URL (default: resolved)")
     parser.add_argument("--project", default=None, help="only this project (default: all)")
     parser.add_argument("--refresh", type=float, default=60.0, help="seconds between refreshes")
+    parser.add_argument("--alert-rules", default=None, help="alert rules file for the alerts page")
     args = parser.parse_args(argv)
     print(f"Ollive dashboard on http://{args.address}:{args.port}/", flush=True)
     serve_dashboard(
@@ -30,6 +31,7 @@ def main(argv: list[str] | None = None) -> None:
         auth=os.environ.get("OLLIVE_DASHBOARD_AUTH") or None,
         project=args.project,
         refresh_s=args.refresh,
+        alert_rules=args.alert_rules,
     )
 
 

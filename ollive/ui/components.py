@@ -1,22 +1,27 @@
 """Dashboard components: each a Panel ``Viewer`` that queries ``ollive.insights`` on refresh.
 
 Every component takes the connection and a shared :class:`~ollive.ui.filters.FilterBar`
-(one is made if none is given), re-queries when the filters change or :meth:`refresh` is
-called, and shows a clear message instead of a chart when the window holds no data.
+(one is made if none is given), re-queries when the filters change (unless made with
+``follow_filters=False``: a page that owns it refreshes it) or :meth:`refresh` is called, and
+shows a clear message instead of a chart when the window holds no data.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
+import holoviews as hv
 import hvplot.pandas  # noqa: F401  (registers .hvplot on DataFrames)
 import pandas as pd
 import panel as pn
 import param
+from holoviews.streams import Pipe
 
 import ollive.insights as oi
-from ollive.ui.filters import FilterBar
+from ollive.ui._frames import EMPTY, empty_state, failure, naive_utc, table
+from ollive.ui.filters import FILTER_PARAMS, FilterBar
 
 __all__ = [
     "AnomalyList",
@@ -29,8 +34,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-EMPTY = "No data in this window yet. Send events with the SDK, or run `ollive seed`."
-_CHART = {"height": 300, "responsive": True, "grid": True}
+# framewise: a chart updated in place rescales to its new rows (a new window, other models)
+_CHART = {"height": 300, "responsive": True, "grid": True, "framewise": True}
 
 
 class _Component(pn.viewable.Viewer):
@@ -39,14 +44,20 @@ class _Component(pn.viewable.Viewer):
     title = param.String(default="")
     rows = param.Integer(default=0, doc="Rows of the last query (0: empty state shown).")
 
-    def __init__(self, con: Any, filter_bar: FilterBar | None = None, **params: Any) -> None:
+    def __init__(
+        self,
+        con: Any,
+        filter_bar: FilterBar | None = None,
+        *,
+        follow_filters: bool = True,
+        **params: Any,
+    ) -> None:
         super().__init__(**params)
         self._con = con
         self.filter_bar = filter_bar or FilterBar(con)
         self._body = pn.Column(sizing_mode="stretch_width", min_height=80)
-        self.filter_bar.param.watch(
-            lambda *_: self.refresh(), ["window", "service", "provider", "model"]
-        )
+        if follow_filters:
+            self.filter_bar.param.watch(lambda *_: self.refresh(), list(FILTER_PARAMS))
         self.refresh()
 
     def refresh(self) -> None:
@@ -55,14 +66,12 @@ class _Component(pn.viewable.Viewer):
             df = self._load()
         except Exception as exc:  # a dashboard keeps running: show the failure in place
             log.exception("%s failed", type(self).__name__)
-            self._body[:] = [pn.pane.Alert(f"{self.title}: {exc}", alert_type="danger")]
+            self._body[:] = [failure(f"{self.title}: {exc}")]
             return
         self.rows = len(df)
-        self._body[:] = (
-            [self._render(_naive_utc(df))]
-            if len(df)
-            else [pn.pane.Alert(EMPTY, alert_type="info", css_classes=["ollive-empty"])]
-        )
+        shown = self._render(naive_utc(df)) if len(df) else empty_state(EMPTY)
+        if len(self._body) != 1 or self._body[0] is not shown:  # a chart updated in place stays
+            self._body[:] = [shown]
 
     def _load(self) -> pd.DataFrame:
         raise NotImplementedError
@@ -75,18 +84,39 @@ class _Component(pn.viewable.Viewer):
                        css_classes=["ollive-component"])  # fmt: skip
 
 
-def _naive_utc(df: pd.DataFrame) -> pd.DataFrame:
-    """Timestamps as naive UTC (plotting and table libraries handle those best)."""
-    out = df.copy()
-    for column in out.columns:
-        if isinstance(out[column].dtype, pd.DatetimeTZDtype):
-            out[column] = out[column].dt.tz_convert(None)
-    return out
+class _Chart(_Component):
+    """A component drawing HoloViews plots of its rows: the first rows build the plots, a
+    later refresh streams its rows into them (the Bokeh plots update in place, about three
+    times cheaper than drawing new ones). Subclasses give ``_plots`` (functions of the rows)
+    and ``_chart_key`` (what, when it changes, needs new plots)."""
+
+    def __init__(self, con: Any, filter_bar: FilterBar | None = None, **params: Any) -> None:
+        self._pipe: Pipe | None = None
+        self._view: pn.viewable.Viewable | None = None
+        self._key: Any = None
+        super().__init__(con, filter_bar, **params)
+
+    def _plots(self) -> list[Callable[[pd.DataFrame], Any]]:
+        raise NotImplementedError
+
+    def _chart_key(self) -> Any:
+        return None
+
+    def _render(self, df: pd.DataFrame) -> pn.viewable.Viewable:
+        if self._pipe is not None and self._view is not None and self._key == self._chart_key():
+            self._pipe.send(df)
+            return self._view
+        self._pipe, self._key = Pipe(data=df), self._chart_key()
+        panes = [pn.pane.HoloViews(hv.DynamicMap(plot, streams=[self._pipe]),
+                                   sizing_mode="stretch_width", css_classes=["ollive-chart"])
+                 for plot in self._plots()]  # fmt: skip
+        self._view = panes[0] if len(panes) == 1 else pn.Row(*panes, sizing_mode="stretch_width")
+        return self._view
 
 
 def _table(df: pd.DataFrame, **kw: Any) -> pn.widgets.Tabulator:
-    return pn.widgets.Tabulator(df, disabled=True, show_index=False, pagination="local", page_size=10,
-                                sizing_mode="stretch_width", **kw)  # fmt: skip
+    css = tuple(c for c in kw.pop("css_classes", []) if c != "ollive-table")
+    return table(df, css=css, **kw)
 
 
 class KpiCards(_Component):
@@ -113,7 +143,7 @@ class KpiCards(_Component):
         return pn.FlexBox(*cards)
 
 
-class LatencyChart(_Component):
+class LatencyChart(_Chart):
     """p50/p95/p99 latency over time (overall) and p95 per ``by`` (model by default)."""
 
     title = param.String(default="Latency")
@@ -124,13 +154,16 @@ class LatencyChart(_Component):
             self._con, self.filter_bar.filters, bucket=self.filter_bar.bucket, by=self.by
         )
 
-    def _render(self, df: pd.DataFrame) -> pn.viewable.Viewable:
-        plot = df.hvplot.line(x="bucket", y="latency_p95_ms", by=self.by, ylabel="p95 latency (ms)",
-                              xlabel="", title="p95 latency by " + self.by, **_CHART)  # fmt: skip
-        return pn.pane.HoloViews(plot, sizing_mode="stretch_width", css_classes=["ollive-chart"])
+    def _chart_key(self) -> Any:
+        return self.by
+
+    def _plots(self) -> list[Callable[[pd.DataFrame], Any]]:
+        by = self.by
+        return [lambda data: data.hvplot.line(x="bucket", y="latency_p95_ms", by=by, ylabel="p95 latency (ms)",
+                                              xlabel="", title="p95 latency by " + by, **_CHART)]  # fmt: skip
 
 
-class ThroughputChart(_Component):
+class ThroughputChart(_Chart):
     """Requests and errors per bucket, and the error rate."""
 
     title = param.String(default="Throughput and errors")
@@ -138,17 +171,16 @@ class ThroughputChart(_Component):
     def _load(self) -> pd.DataFrame:
         return oi.throughput(self._con, self.filter_bar.filters, bucket=self.filter_bar.bucket)
 
-    def _render(self, df: pd.DataFrame) -> pn.viewable.Viewable:
-        counts = df.hvplot.area(x="bucket", y=["requests", "errors"], stacked=False, alpha=0.5,
-                                ylabel="per bucket", xlabel="", title="Requests and errors", **_CHART)  # fmt: skip
-        rate = df.hvplot.line(x="bucket", y="error_rate", ylabel="error rate", xlabel="", color="firebrick",
-                              title="Error rate", **_CHART)  # fmt: skip
-        return pn.Row(pn.pane.HoloViews(counts, sizing_mode="stretch_width", css_classes=["ollive-chart"]),
-                      pn.pane.HoloViews(rate, sizing_mode="stretch_width", css_classes=["ollive-chart"]),
-                      sizing_mode="stretch_width")  # fmt: skip
+    def _plots(self) -> list[Callable[[pd.DataFrame], Any]]:
+        return [
+            lambda data: data.hvplot.area(x="bucket", y=["requests", "errors"], stacked=False, alpha=0.5,
+                                          ylabel="per bucket", xlabel="", title="Requests and errors", **_CHART),
+            lambda data: data.hvplot.line(x="bucket", y="error_rate", ylabel="error rate", xlabel="",
+                                          color="firebrick", title="Error rate", **_CHART),
+        ]  # fmt: skip
 
 
-class CostChart(_Component):
+class CostChart(_Chart):
     """Cost (USD) and tokens per model (or provider/service)."""
 
     title = param.String(default="Cost")
@@ -159,10 +191,13 @@ class CostChart(_Component):
     def _load(self) -> pd.DataFrame:
         return oi.usage(self._con, self.filter_bar.filters, by=self.by).head(15)
 
-    def _render(self, df: pd.DataFrame) -> pn.viewable.Viewable:
-        plot = df.hvplot.barh(x=self.by, y="cost_usd", xlabel="", ylabel="cost (USD)", title="Cost by " + self.by,
-                              hover_cols=["requests", "total_tokens"], **_CHART).opts(invert_yaxis=True)  # fmt: skip
-        return pn.pane.HoloViews(plot, sizing_mode="stretch_width", css_classes=["ollive-chart"])
+    def _chart_key(self) -> Any:
+        return self.by
+
+    def _plots(self) -> list[Callable[[pd.DataFrame], Any]]:
+        by = self.by
+        return [lambda data: data.hvplot.barh(x=by, y="cost_usd", xlabel="", ylabel="cost (USD)", title="Cost by " + by,
+                                              hover_cols=["requests", "total_tokens"], **_CHART).opts(invert_yaxis=True)]  # fmt: skip
 
 
 class TopConversations(_Component):
@@ -198,7 +233,7 @@ class TopConversations(_Component):
     def open_conversation(self, conversation_id: str) -> None:
         """Drill down: show the timeline of ``conversation_id``."""
         self.selected = conversation_id
-        tl = _naive_utc(oi.timeline(self._con, conversation_id))
+        tl = naive_utc(oi.timeline(self._con, conversation_id))
         columns = [
             "timestamp",
             "kind",

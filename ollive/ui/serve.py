@@ -1,8 +1,9 @@
-"""Serve the dashboard with Panel (what ``ollive dashboard`` runs)."""
+"""Serve the dashboard with Panel (what ``ollive dashboard`` runs): one URL per page."""
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,22 +20,26 @@ def serve_dashboard(
     project: str | None = None,
     refresh_s: float = 60.0,
     show: bool = False,
+    alert_rules: str | Path | None = None,
 ) -> None:
-    """Serve :class:`~ollive.ui.Dashboard` on ``address:port`` until interrupted.
+    """Serve the explorer's pages on ``address:port`` until interrupted: ``/`` overview,
+    ``/traces``, ``/sessions``, ``/users``, ``/tools``, ``/scores``, ``/alerts``, ``/health``.
 
-    Each browser session gets its own :class:`Dashboard` (the very object a notebook
-    shows) over one shared connection; every resource is served locally (no CDN). ``auth`` is
-    ``"user:password"`` for basic auth (a login page), None for none. ``GET /liveness``
-    answers as soon as the server listens (what a supervisor waits for).
+    Each browser session gets its own page (the very object a notebook shows) over one
+    shared connection, in a sidebar layout; the filters and the page's state live in the
+    URL (see :mod:`ollive.ui.app`); every resource is served locally (no CDN). ``auth`` is
+    ``"user:password"`` for basic auth (a login page), None for none. ``alert_rules``: a
+    rules file (:func:`~ollive.insights.load_rules`) the alerts page evaluates. ``GET
+    /liveness`` answers as soon as the server listens (what a supervisor waits for).
     """
+    from ollive.insights import load_rules
     from ollive.store import connect
-    from ollive.ui.dashboard import Dashboard
+    from ollive.ui.pages import PAGES
 
     con = connect(warehouse_url, project=project)
+    rules = load_rules(alert_rules) if alert_rules else []
     pn.extension("tabulator", sizing_mode="stretch_width", notifications=False)
-
-    def app() -> Any:  # the notebook object itself; no template (they pull web fonts)
-        return Dashboard(con, refresh_s=refresh_s)
+    routes = {cls.route: _route(cls, con, refresh_s, rules) for cls in PAGES}
 
     options: dict[str, Any] = {}
     if auth:
@@ -44,5 +49,16 @@ def serve_dashboard(
             cookie_secret=secrets.token_hex(16),
             login_template=str(Path(__file__).with_name("_login.html")),
         )  # no CDN logo
-    pn.serve({"/": app}, port=port, address=address, show=show, title="Ollive", liveness=True,
+    pn.serve(routes, port=port, address=address, show=show, title="Ollive", liveness=True,
              websocket_origin=[f"{address}:{port}", f"localhost:{port}"], **options)  # fmt: skip
+
+
+def _route(page: Any, con: Any, refresh_s: float, rules: list[Any]) -> Callable[[], Any]:
+    """The session factory of one page: its state from the request's query string."""
+    from ollive.ui.app import PageApp, parse_query
+
+    def app() -> Any:
+        query = parse_query(pn.state.session_args)
+        return PageApp(page, con, query=query, refresh_s=refresh_s, rules=rules).template
+
+    return app
