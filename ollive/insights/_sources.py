@@ -225,6 +225,26 @@ def split_quantiles(
     return out
 
 
+def rows_with(con: Any, table: str, column: str, key: str, project: str | None) -> ir.Table:
+    """The rows of ``table`` whose ``column`` is ``key`` (and of ``project`` when given)."""
+    t = cached_table(con, table)
+    t = t.filter(t[column] == ibis.literal(str(key)))
+    return t.filter(t.project == ibis.literal(project)) if project else t
+
+
+def typed_select(
+    t: ir.Table, names: tuple[str, ...], types: dict[str, str], **columns: Any
+) -> ir.Table:
+    """``t`` projected to ``names`` in order: each from ``columns`` (a string is a literal,
+    a missing one NULL), cast to ``types[name]`` (default string), so parts of a union agree."""
+    out = {}
+    for name in names:
+        value = columns.get(name, ibis.null())
+        value = ibis.literal(value) if isinstance(value, str) else value
+        out[name] = value.cast(types.get(name, "string"))
+    return t.select(**out)
+
+
 def ratio(numerator: ir.NumericValue, denominator: ir.NumericValue) -> ir.FloatingValue:
     """numerator / denominator, 0 when the denominator is 0."""
     return ibis.ifelse(denominator > 0, numerator.cast("float64") / denominator, 0.0)

@@ -82,21 +82,18 @@ def top_conversations(
     return top_conversations_expr(con, filters, by=by, limit=limit, **kw).to_pandas()
 
 
+_TIMELINE_TYPES = {
+    "timestamp": "timestamp('UTC', 3)",
+    "latency_ms": "float64",
+    "total_tokens": "int64",
+    "cost_usd": "float64",
+    "value": "float64",
+}
+
+
 def _part(t: ir.Table, **columns: Any) -> ir.Table:
     """A timeline part with every column of :data:`TIMELINE_COLUMNS`, typed alike."""
-    typed = {
-        "timestamp": "timestamp('UTC', 3)",
-        "latency_ms": "float64",
-        "total_tokens": "int64",
-        "cost_usd": "float64",
-        "value": "float64",
-    }
-    out = {}
-    for name in TIMELINE_COLUMNS:
-        value = columns.get(name, ibis.null())
-        out[name] = ibis.literal(value) if isinstance(value, str) else value
-        out[name] = out[name].cast(typed.get(name, "string"))
-    return t.select(**out)
+    return s.typed_select(t, TIMELINE_COLUMNS, _TIMELINE_TYPES, **columns)
 
 
 def timeline_expr(
@@ -117,13 +114,9 @@ def timeline_expr(
     )
     project = project or con.project
 
-    def rows(name: str) -> ir.Table:
-        t = s.cached_table(con, name)
-        t = t.filter(t[column] == ibis.literal(str(key)))
-        return t.filter(t.project == ibis.literal(project)) if project else t
-
     inf, tools, logs, scores = (
-        rows(n) for n in ("inference_logs", "tool_executions", "application_logs", "scores")
+        s.rows_with(con, n, column, str(key), project)
+        for n in ("inference_logs", "tool_executions", "application_logs", "scores")
     )
     parts = [
         _part(inf, timestamp=inf.started_at, kind="inference", request_id=inf.request_id, span_id=inf.span_id,

@@ -89,19 +89,16 @@ def like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
+_TYPES = {
+    "timestamp": "timestamp('UTC', 3)",
+    "latency_ms": "float64",
+    "total_tokens": "int64",
+    "cost_usd": "float64",
+}
+
+
 def _typed(t: ir.Table, **columns: Any) -> ir.Table:
-    types = {
-        "timestamp": "timestamp('UTC', 3)",
-        "latency_ms": "float64",
-        "total_tokens": "int64",
-        "cost_usd": "float64",
-    }
-    out = {}
-    for name in SEARCH_COLUMNS:
-        value = columns.get(name, ibis.null())
-        value = ibis.literal(value) if isinstance(value, str) else value
-        out[name] = value.cast(types.get(name, "string"))
-    return t.select(**out)
+    return s.typed_select(t, SEARCH_COLUMNS, _TYPES, **columns)
 
 
 def _rows(t: ir.Table, kind: str) -> ir.Table:

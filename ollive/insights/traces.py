@@ -65,13 +65,9 @@ _KIND_ORDER = {"inference": 0, "tool": 1, "log": 2, "score": 3}
 
 
 def _part(t: ir.Table, **columns: Any) -> ir.Table:
-    out = {}
-    for name in TRACE_COLUMNS:
-        value = columns.get(name, t[name] if name in t.columns else None)
-        value = ibis.null() if value is None else value
-        value = ibis.literal(value) if isinstance(value, str) else value
-        out[name] = value.cast(_TYPES.get(name, "string"))
-    return t.select(**out)
+    """A part with every column of :data:`TRACE_COLUMNS` (the table's own where it has one)."""
+    own = {name: t[name] for name in TRACE_COLUMNS if name in t.columns}
+    return s.typed_select(t, TRACE_COLUMNS, _TYPES, **{**own, **columns})
 
 
 def trace_expr(
@@ -90,13 +86,9 @@ def trace_expr(
     )
     project = project or con.project
 
-    def rows(name: str) -> ir.Table:
-        t = s.cached_table(con, name)
-        t = t.filter(t[column] == ibis.literal(str(key)))
-        return t.filter(t.project == ibis.literal(project)) if project else t
-
     inf, tools, logs, scores = (
-        rows(n) for n in ("inference_logs", "tool_executions", "application_logs", "scores")
+        s.rows_with(con, n, column, str(key), project)
+        for n in ("inference_logs", "tool_executions", "application_logs", "scores")
     )
     parts = [
         _part(inf, kind="inference", name=inf.model, input=inf.input_preview,
