@@ -9,7 +9,7 @@ from typing import Any
 
 import panel as pn
 
-__all__ = ["serve_dashboard"]
+__all__ = ["alert_rules_for", "serve_dashboard"]
 
 
 def serve_dashboard(
@@ -29,15 +29,15 @@ def serve_dashboard(
     shared connection, in a sidebar layout; the filters and the page's state live in the
     URL (see :mod:`ollive.ui.app`); every resource is served locally (no CDN). ``auth`` is
     ``"user:password"`` for basic auth (a login page), None for none. ``alert_rules``: a
-    rules file (:func:`~ollive.insights.load_rules`) the alerts page evaluates. ``GET
+    rules file (:func:`~ollive.insights.load_rules`) the alerts page evaluates (default
+    ``OLLIVE_ALERT_RULES_FILE``, what the platform's alert evaluator runs). ``GET
     /liveness`` answers as soon as the server listens (what a supervisor waits for).
     """
-    from ollive.insights import load_rules
     from ollive.store import connect
     from ollive.ui.pages import PAGES
 
     con = connect(warehouse_url, project=project)
-    rules = load_rules(alert_rules) if alert_rules else []
+    rules = alert_rules_for(alert_rules)
     pn.extension("tabulator", sizing_mode="stretch_width", notifications=False)
     routes = {cls.route: _route(cls, con, refresh_s, rules) for cls in PAGES}
 
@@ -62,3 +62,13 @@ def _route(page: Any, con: Any, refresh_s: float, rules: list[Any]) -> Callable[
         return PageApp(page, con, query=query, refresh_s=refresh_s, rules=rules).template
 
     return app
+
+
+def alert_rules_for(path: str | Path | None) -> list[Any]:
+    """The rules the alerts page evaluates: ``path``'s, else ``OLLIVE_ALERT_RULES_FILE``'s
+    (the file the platform's alert evaluator runs), else none (anomalies only)."""
+    from ollive.config import get_settings
+    from ollive.insights import load_rules
+
+    chosen = path or get_settings().alert_rules_file
+    return load_rules(chosen) if chosen else []

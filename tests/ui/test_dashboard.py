@@ -254,3 +254,23 @@ def test_a_failing_query_is_shown_in_place(recent: Connection) -> None:
     traces.kind = "inference"  # and the page goes on
     assert len(traces.page) and not _alerts(traces.results, "ollive-error")
     assert set(traces.page["name"]) == {models[0]}
+
+
+def test_the_served_alerts_page_reads_the_platforms_rules_file(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ollive.config import get_settings
+    from ollive.ui.serve import alert_rules_for
+
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[[rules]]\nname = "slow"\nmetric = "latency"\nthreshold = 5000\n')
+    monkeypatch.setenv("OLLIVE_ALERT_RULES_FILE", str(rules))
+    get_settings.cache_clear()
+    try:
+        assert [r.name for r in alert_rules_for(None)] == ["slow"]
+        monkeypatch.delenv("OLLIVE_ALERT_RULES_FILE")
+        get_settings.cache_clear()
+        assert alert_rules_for(None) == []
+        assert [r.name for r in alert_rules_for(rules)] == ["slow"]
+    finally:
+        get_settings.cache_clear()
