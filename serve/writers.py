@@ -117,11 +117,8 @@ class EventWriter:
     async def report_health(self) -> int:
         """Insert the pipeline's figures into ``pipeline_stats`` now; returns rows written
         (0 when the insert failed: the counts go out with the next report)."""
-        files, size = await asyncio.to_thread(self._writer.spool_depth)
-        gauges = {"spool_files": files, "spool_bytes": size,
-                  "inflight_rows": self._writer.inflight_rows}  # fmt: skip
         now_ms = int(time.time() * 1000)
-        table = self._report.rows(now_ms, self._writer.stats, gauges)
+        table = self._report.rows(now_ms, self._writer.stats, await self._gauges())
         try:
             await self._sink.insert("pipeline_stats", table, f"health-{self._name}-{now_ms}")
         except Exception as exc:  # the warehouse may be down: keep the counts for next time
@@ -129,6 +126,12 @@ class EventWriter:
             self._report.restore(table)
             return 0
         return table.num_rows
+
+    async def _gauges(self) -> dict[str, int]:
+        """Rows waiting for their commit, and the dead-letter queue's flushes and bytes."""
+        files, size = await asyncio.to_thread(self._writer.spool_depth)
+        return {"inflight_rows": self._writer.inflight_rows, "spool_files": files,
+                "spool_bytes": size}  # fmt: skip
 
     async def _report_loop(self) -> None:
         while True:
@@ -170,12 +173,9 @@ class EventWriter:
     async def stats(self) -> dict[str, Any]:
         """Figures for /metrics and /readyz."""
         await self._ensure_started()
-        files, size = await asyncio.to_thread(self._writer.spool_depth)
         return {
             "writer": self._name,
-            "inflight_rows": self._writer.inflight_rows,
-            "spool_files": files,
-            "spool_bytes": size,
+            **await self._gauges(),
             "commit_buckets": self._writer.latency_buckets(),
             "commit_seconds_sum": self._writer.commit_latency_sum_s,
             **self._writer.stats,

@@ -31,28 +31,18 @@ import pandas as pd
 
 from ollive.insights import _sources as s
 from ollive.insights.filters import Filters
+from ollive.store.pipeline_stats import GAUGES, INGEST_COUNTERS, WRITER_COUNTERS
+from ollive.store.tables import AGGREGATES, TIME_COLUMNS
 
 __all__ = ["DataHealth", "data_health", "data_health_expr"]
 
+#: kind of event -> its raw table and the column saying when it finished
 _KINDS = {
-    "inference": ("inference_logs", "started_at", "finished_at"),
-    "tool": ("tool_executions", "started_at", "finished_at"),
-    "log": ("application_logs", "timestamp", "timestamp"),
-    "score": ("scores", "timestamp", "timestamp"),
+    "inference": ("inference_logs", "finished_at"),
+    "tool": ("tool_executions", "finished_at"),
+    "log": ("application_logs", "timestamp"),
+    "score": ("scores", "timestamp"),
 }
-_AGGREGATES = {
-    "inference_stats_5m": ("inference_logs", "started_at"),
-    "tool_stats_5m": ("tool_executions", "started_at"),
-}
-_COUNTERS = (
-    "accepted",
-    "rejected",
-    "duplicates",
-    "rows_committed",
-    "rows_spooled",
-    "insert_failures",
-)
-_GAUGES = ("spool_files", "spool_bytes", "inflight_rows")
 
 
 @dataclass(frozen=True)
@@ -81,8 +71,8 @@ def data_health_expr(con: Any, filters: Filters | None = None, **kw: Any) -> ir.
     start, end = f.range()
     minutes = (end - start) / timedelta(minutes=1)
     parts = []
-    for kind, (table, time_column, finished) in _KINDS.items():
-        t = f.apply(s.cached_table(con, table), time_column, con.project,
+    for kind, (table, finished) in _KINDS.items():
+        t = f.apply(s.cached_table(con, table), TIME_COLUMNS[table], con.project,
                     ignore=("provider", "model") if kind != "inference" else ())  # fmt: skip
         lag_ms = t.ingested_at.delta(t[finished], unit="millisecond").cast("float64")
         parts.append(
@@ -109,8 +99,8 @@ def _pipeline(con: Any, f: Filters) -> pd.DataFrame:
     t = s.cached_table(con, "pipeline_stats")
     t = t.filter(t.ts >= ibis.literal(start), t.ts < ibis.literal(end))
     expr = t.group_by(["component", "instance"]).aggregate(
-        **{c: t[c].sum().cast("int64") for c in _COUNTERS},
-        **{c: t[c].argmax(t.ts).cast("int64") for c in _GAUGES},
+        **{c: t[c].sum().cast("int64") for c in (*INGEST_COUNTERS, *WRITER_COUNTERS)},
+        **{c: t[c].argmax(t.ts).cast("int64") for c in GAUGES},
         reports=t.count(),
         last_report=t.ts.max(),
     )
@@ -120,7 +110,7 @@ def _pipeline(con: Any, f: Filters) -> pd.DataFrame:
 def _freshness(con: Any, f: Filters) -> pd.DataFrame:
     project = f.project or con.project
     rows = []
-    for aggregate, (raw, time_column) in _AGGREGATES.items():
+    for aggregate, (_view, raw, time_column) in AGGREGATES.items():
         r = s.cached_table(con, raw)
         a = s.cached_table(con, aggregate)
         if project:
@@ -158,21 +148,23 @@ def data_health(con: Any, filters: Filters | None = None, **kw: Any) -> DataHeal
     lag = data_health_expr(con, f).to_pandas()
     pipeline = _pipeline(con, f)
     freshness = _freshness(con, f)
-    minutes = (f.range()[1] - f.range()[0]) / timedelta(minutes=1)
-    events = int(lag["events"].sum()) if len(lag) else 0
+
+    def total(column: str) -> int:  # 0 for an empty window (pandas sums nothing to 0)
+        return int(pipeline[column].sum())
+
     figures = {
-        "events": events,
-        "events_per_min": events / minutes,
+        "events": int(lag["events"].sum()),
+        "events_per_min": float(lag["events_per_min"].sum()),
         "lag_p95_ms_worst": float(lag["lag_p95_ms"].max()) if len(lag) else float("nan"),
-        "accepted": int(pipeline["accepted"].sum()) if len(pipeline) else 0,
-        "rejected": int(pipeline["rejected"].sum()) if len(pipeline) else 0,
-        "duplicates": int(pipeline["duplicates"].sum()) if len(pipeline) else 0,
-        "dead_letter_files": int(pipeline["spool_files"].sum()) if len(pipeline) else 0,
-        "dead_letter_bytes": int(pipeline["spool_bytes"].sum()) if len(pipeline) else 0,
-        "inflight_rows": int(pipeline["inflight_rows"].sum()) if len(pipeline) else 0,
-        "insert_failures": int(pipeline["insert_failures"].sum()) if len(pipeline) else 0,
+        "accepted": total("accepted"),
+        "rejected": total("rejected"),
+        "duplicates": total("duplicates"),
+        "dead_letter_files": total("spool_files"),
+        "dead_letter_bytes": total("spool_bytes"),
+        "inflight_rows": total("inflight_rows"),
+        "insert_failures": total("insert_failures"),
         "aggregates_behind_s": float(freshness["behind_s"].max()),
-        "platform_reports": int(pipeline["reports"].sum()) if len(pipeline) else 0,
+        "platform_reports": total("reports"),
     }
     summary = pd.DataFrame({"metric": list(figures), "value": list(figures.values())})
     return DataHealth(summary=summary, lag=lag, pipeline=pipeline, freshness=freshness)

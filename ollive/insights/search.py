@@ -25,6 +25,7 @@ import pandas as pd
 from ollive.errors import ConfigError
 from ollive.insights import _sources as s
 from ollive.insights.filters import Filters
+from ollive.store.tables import TIME_COLUMNS
 
 __all__ = ["KINDS", "ORDERS", "SEARCH_COLUMNS", "SCORE_OPS", "search", "search_expr"]
 
@@ -196,9 +197,8 @@ def search_expr(
     parts = []
     for kind in chosen:
         table = KINDS[kind]
-        time_column = "timestamp" if kind == "log" else "started_at"
         ignore = ("provider", "model") if kind != "inference" else ()
-        t = f.apply(s.cached_table(con, table), time_column, con.project, ignore=ignore)
+        t = f.apply(s.cached_table(con, table), TIME_COLUMNS[table], con.project, ignore=ignore)
         predicates = []
         if text:
             predicates.append(searchable_text(t, table).like(like_pattern(text)))

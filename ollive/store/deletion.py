@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from ollive.errors import ConfigError
 from ollive.store.maintenance import delete_where, rebuild_aggregates
 from ollive.store.quoting import sql_literal
-from ollive.store.tables import RAW_TABLES
+from ollive.store.tables import RAW_TABLES, TIME_COLUMNS
 
 if TYPE_CHECKING:  # pragma: no cover
     from ollive.store.base import Warehouse
@@ -45,13 +45,6 @@ __all__ = [
     "plan_deletion",
 ]
 
-#: raw table -> the time column its partitions, TTL and buckets use
-TIME_COLUMNS: dict[str, str] = {
-    "inference_logs": "started_at",
-    "tool_executions": "started_at",
-    "application_logs": "timestamp",
-    "scores": "timestamp",
-}
 _AGGREGATED = ("inference_logs", "tool_executions")  # the raw tables the MVs read
 _MAX_RUNS = 4  # more bucket runs than this (each costs two mutations): rebuild one range from the first to the last
 _BUCKET = timedelta(minutes=5)

@@ -26,17 +26,10 @@ import pyarrow as pa
 
 from ollive.errors import ConfigError
 from ollive.store.quoting import quote_identifier, sql_literal
-from ollive.store.tables import AGGREGATES, RAW_TABLES
+from ollive.store.tables import AGGREGATES, RAW_TABLES, TIME_COLUMNS
 
-__all__ = ["TIME_COLUMNS", "ExportPages", "export_pages"]
+__all__ = ["ExportPages", "export_pages"]
 
-#: each raw table's time column (the one ``since``/``until`` bound)
-TIME_COLUMNS = {
-    "inference_logs": "started_at",
-    "tool_executions": "started_at",
-    "application_logs": "timestamp",
-    "scores": "timestamp",
-}
 #: a row's place in the export order: (time, request_id as text, project)
 _Key = tuple[datetime, str, str]
 _NESTED = ("Map(", "Array(", "Tuple(", "Nested(")  # CSV cannot hold these

@@ -16,11 +16,11 @@ from collections.abc import Mapping
 
 import pyarrow as pa
 
-__all__ = ["INGEST_COUNTERS", "PIPELINE_STATS", "WRITER_COUNTERS", "PipelineReport"]
+__all__ = ["GAUGES", "INGEST_COUNTERS", "PIPELINE_STATS", "WRITER_COUNTERS", "PipelineReport"]
 
 INGEST_COUNTERS = ("accepted", "rejected", "duplicates")
 WRITER_COUNTERS = ("rows_committed", "rows_spooled", "insert_failures")
-_GAUGES = ("spool_files", "spool_bytes", "inflight_rows")
+GAUGES = ("spool_files", "spool_bytes", "inflight_rows")
 
 #: the Arrow schema of the ``pipeline_stats`` table (sql/004_explore.sql)
 PIPELINE_STATS = pa.schema(
@@ -28,7 +28,7 @@ PIPELINE_STATS = pa.schema(
         ("ts", pa.timestamp("ms", tz="UTC")),
         ("component", pa.string()),
         ("instance", pa.string()),
-        *[(name, pa.uint64()) for name in (*INGEST_COUNTERS, *WRITER_COUNTERS, *_GAUGES)],
+        *[(name, pa.uint64()) for name in (*INGEST_COUNTERS, *WRITER_COUNTERS, *GAUGES)],
     ]
 )
 
@@ -88,6 +88,6 @@ def _record(
     row: dict[str, object] = {"ts": now_ms, "component": component, "instance": instance}
     for name in (*INGEST_COUNTERS, *WRITER_COUNTERS):
         row[name] = int(counts.get(name, 0))
-    for name in _GAUGES:
+    for name in GAUGES:
         row[name] = int(gauges.get(name, 0))
     return row

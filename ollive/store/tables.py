@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-__all__ = ["AGGREGATES", "RAW_TABLES", "TABLE_FOR_LOG_TYPE", "arrow_schema"]
+__all__ = ["AGGREGATES", "RAW_TABLES", "TABLE_FOR_LOG_TYPE", "TIME_COLUMNS", "arrow_schema"]
 
 _TS = pa.timestamp("ms", tz="UTC")
 _REDACTIONS = pa.map_(pa.string(), pa.uint32())
@@ -113,6 +113,14 @@ TABLE_FOR_LOG_TYPE = {
     "tool_execution": "tool_executions",
     "application": "application_logs",
     "score": "scores",
+}
+
+#: raw table -> the time column its partitions, TTL, buckets and time filters use
+TIME_COLUMNS: dict[str, str] = {
+    "inference_logs": "started_at",
+    "tool_executions": "started_at",
+    "application_logs": "timestamp",
+    "scores": "timestamp",
 }
 
 # aggregate target -> (its materialized view, the raw table it reads, the time column)
