@@ -329,13 +329,12 @@ def test_the_pipeline_reports_its_own_counts_to_the_warehouse(ingest: Ingest) ->
     events = make_events(4, service, seed=7)
     # counts of the earlier tests' traffic may still be on their way (a report kept across
     # the warehouse outage, a replica's last hand-over): start from a settled total
-    before, deadline = _pipeline_totals(ingest), time.monotonic() + 60
-    while time.monotonic() < deadline:
+    before, deadline, quiet = _pipeline_totals(ingest), time.monotonic() + 90, 0
+    while quiet < 2 and time.monotonic() < deadline:  # unchanged over two 3-second looks
         time.sleep(3)  # three report intervals
         settled = _pipeline_totals(ingest)
-        if all(settled[k] == before[k] for k in ("accepted", "rejected", "duplicates")):
-            break
-        before = settled
+        same = all(settled[k] == before[k] for k in ("accepted", "rejected", "duplicates"))
+        quiet, before = (quiet + 1 if same else 0), settled
     body = json.dumps({"events": [*events, {"log_type": "inference"}]}).encode()
     answers = [
         _post(ingest.url, body).json(),
