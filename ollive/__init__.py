@@ -36,7 +36,7 @@ def connect(url: str | None = None, **kwargs: Any) -> Connection:
 
 
 # --- SDK (ollive.sdk) -------------------------------------------------------------------
-# (the SDK section: init, conversation, inference, tool, score, flush, shutdown, ...)
+# (the SDK section: init, conversation, prompt, inference, tool, score, flush, shutdown, ...)
 from ollive.sdk import (  # noqa: E402
     LoggingHandler,
     conversation,
@@ -44,6 +44,7 @@ from ollive.sdk import (  # noqa: E402
     flush,
     inference,
     init,
+    prompt,
     score,
     shutdown,
     stats,
@@ -57,6 +58,7 @@ _LAZY_SUBMODULES = frozenset(
         "config",
         "demo",
         "errors",
+        "evaluate",
         "events",
         "ids",
         "ingest",
@@ -70,13 +72,22 @@ _LAZY_SUBMODULES = frozenset(
 )
 
 
+#: the evaluation modules under their short names: ``ollive.datasets.create(...)``
+_EVALUATE_ALIASES = {
+    "datasets": "ollive.evaluate.datasets",
+    "experiments": "ollive.evaluate.experiments",
+    "evaluators": "ollive.evaluate.evaluators",
+}
+
+
 def __getattr__(name: str) -> object:
-    """``ollive.insights``, ``ollive.ui`` ... are imported on first use, so that importing
-    ``ollive`` in an application stays light (no Ray, chDB, Presidio, Ibis or Panel)."""
-    if name in _LAZY_SUBMODULES:
+    """``ollive.insights``, ``ollive.ui``, ``ollive.datasets`` ... are imported on first use,
+    so that importing ``ollive`` in an application stays light (no Ray, chDB, Presidio, Ibis
+    or Panel)."""
+    if name in _LAZY_SUBMODULES or name in _EVALUATE_ALIASES:
         import importlib
 
-        return importlib.import_module(f"ollive.{name}")
+        return importlib.import_module(_EVALUATE_ALIASES.get(name, f"ollive.{name}"))
     raise AttributeError(f"module 'ollive' has no attribute {name!r}")
 
 
@@ -88,6 +99,7 @@ __all__ += [
     "flush",
     "inference",
     "init",
+    "prompt",
     "score",
     "shutdown",
     "stats",

@@ -7,6 +7,12 @@ Four event types, discriminated by ``log_type``:
 - :class:`ApplicationEvent` (``"application"``): one log record;
 - :class:`ScoreEvent` (``"score"``): feedback or an evaluation about another event.
 
+Versions (``schema_version``): ``"1.0"``, and ``"1.1"``, which adds the optional
+``prompt_name``, ``prompt_version`` and ``prompt_hash`` of an inference (see
+:func:`template_hash`). Every v1.0 event is a valid v1.1 event; a server that knows only 1.0
+answers a ``"1.1"`` event with a clear error rather than storing half of it, which is why
+the SDK sends ``"1.1"`` only on inferences that carry prompt fields.
+
 The project (tenant) of an event is never part of the body: ingest takes it from the API key.
 Previews are cut to :data:`MAX_PREVIEW_CHARS`, never rejected for length. The JSON Schema
 exported from these models lives in ``ollive/schema/events-v1.json`` (``ollive schema``).
@@ -14,6 +20,7 @@ exported from these models lives in ``ollive/schema/events-v1.json`` (``ollive s
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -41,7 +48,9 @@ __all__ = [
     "MAX_METADATA_BYTES",
     "MAX_METADATA_DEPTH",
     "MAX_PREVIEW_CHARS",
+    "MAX_PROMPT_VERSION_CHARS",
     "SCHEMA_VERSION",
+    "SCHEMA_VERSIONS",
     "ApplicationEvent",
     "Event",
     "EventBatch",
@@ -59,12 +68,17 @@ __all__ = [
     "event_json_schema",
     "format_errors",
     "parse_event",
+    "template_hash",
 ]
 
-SCHEMA_VERSION: Literal["1.0"] = "1.0"
+#: the newest contract version this code reads and writes
+SCHEMA_VERSION: Literal["1.1"] = "1.1"
+#: every version accepted, oldest first (an event without ``schema_version`` is read as 1.0)
+SCHEMA_VERSIONS = ("1.0", "1.1")
 MAX_PREVIEW_CHARS = 500
 MAX_MESSAGE_CHARS = 4_000
 MAX_NAME_CHARS = 256
+MAX_PROMPT_VERSION_CHARS = 64
 MAX_METADATA_BYTES = 16_384
 MAX_METADATA_DEPTH = 5
 MAX_TOOL_CALLS = 128  # entries of tool_calls_summary
@@ -79,6 +93,13 @@ LogType: TypeAlias = Literal["inference", "tool_execution", "application", "scor
 Status: TypeAlias = Literal["ok", "error", "cancelled", "timeout"]
 LogLevel: TypeAlias = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 ScoreSource: TypeAlias = Literal["user", "model", "human"]
+SchemaVersion: TypeAlias = Literal["1.0", "1.1"]
+
+
+def template_hash(template: str) -> str:
+    """The ``prompt_hash`` of a prompt template: the first 16 hex digits of the SHA-256 of
+    its text (UTF-8). The same text gives the same hash in every SDK and at ingest."""
+    return hashlib.sha256(template.encode("utf-8")).hexdigest()[:16]
 
 
 def _cut(limit: int) -> BeforeValidator:
@@ -97,6 +118,24 @@ OptionalName = Annotated[str | None, Field(max_length=MAX_NAME_CHARS)]
 MAX_MILLIS = 86_400_000  # one day
 Millis = Annotated[float, Field(ge=0, le=MAX_MILLIS)]
 Tokens = Annotated[int, Field(ge=0, le=100_000_000)]
+
+
+def _version_text(value: Any) -> Any:
+    """An integer prompt version is stored as its decimal text (``3`` -> ``"3"``)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+PromptVersion = Annotated[
+    Annotated[str, Field(max_length=MAX_PROMPT_VERSION_CHARS)] | None,
+    BeforeValidator(
+        _version_text,
+        json_schema_input_type=Annotated[str, Field(max_length=MAX_PROMPT_VERSION_CHARS)]
+        | int
+        | None,
+    ),
+]
 
 
 def _depth(value: Any, level: int = 1) -> int:
@@ -214,7 +253,13 @@ class _Base(BaseModel):
         ser_json_inf_nan="null",
     )
 
-    schema_version: Literal["1.0"] = SCHEMA_VERSION
+    schema_version: SchemaVersion = Field(
+        "1.0",
+        description=(
+            'The contract version the event was written for: "1.0", or "1.1" (adds the prompt '
+            'fields of an inference). Absent: "1.0", or "1.1" for an inference with prompt fields.'
+        ),
+    )
     request_id: UUID = Field(description="Unique id of this event; UUIDv7 recommended.")
     trace_id: str | None = Field(None, description="W3C trace id: 32 lowercase hex digits.")
     span_id: str | None = Field(None, description="W3C span id: 16 lowercase hex digits.")
@@ -310,6 +355,48 @@ class InferenceEvent(_Timed):
     )
     input_preview: Preview = None
     output_preview: Preview = None
+    prompt_name: OptionalName = Field(
+        None,
+        description=(
+            'v1.1: the name of the prompt template the call was made from (e.g. "support-answer").'
+        ),
+    )
+    prompt_version: PromptVersion = Field(
+        None,
+        description=(
+            "v1.1: the version of that template (text, at most 64 characters; an integer "
+            'is stored as its decimal text: 3 -> "3").'
+        ),
+    )
+    prompt_hash: str | None = Field(
+        None,
+        description=(
+            "v1.1: the template's hash: the first 16 lowercase hex digits of the SHA-256 "
+            "of the template text (UTF-8)."
+        ),
+        json_schema_extra={"pattern": _HEX16.pattern},
+    )
+
+    @field_validator("prompt_hash")
+    @classmethod
+    def _prompt_hash(cls, value: str | None) -> str | None:
+        if value is not None and not _HEX16.match(value):
+            raise ValueError(
+                "must be 16 lowercase hex digits: the first 16 of the SHA-256 of the template "
+                "text (UTF-8)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _version(self) -> InferenceEvent:
+        """An inference with prompt fields and no ``schema_version`` is read as v1.1."""
+        if "schema_version" not in self.model_fields_set and (
+            self.prompt_name is not None
+            or self.prompt_version is not None
+            or self.prompt_hash is not None
+        ):
+            self.schema_version = "1.1"
+        return self
 
     @model_validator(mode="after")
     def _usage(self) -> InferenceEvent:

@@ -12,11 +12,14 @@ from ollive._schema_file import SCHEMA_PATH, render_schema
 from ollive.errors import ContractError
 from ollive.events import (
     MAX_PREVIEW_CHARS,
+    SCHEMA_VERSION,
+    SCHEMA_VERSIONS,
     ApplicationEvent,
     InferenceEvent,
     ScoreEvent,
     ToolExecutionEvent,
     parse_event,
+    template_hash,
 )
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -174,3 +177,88 @@ def test_tool_calls_summary_takes_the_documented_list_and_the_string_form() -> N
     assert legacy.tool_calls_summary == "get_current_time(UTC)"  # type: ignore[union-attr]
     errors = errors_of(inference(tool_calls_summary=[{"tool": "x"}]))
     assert 'expected a list of {"name", "args_preview"} objects' in errors["tool_calls_summary"]
+
+
+# --- contract v1.1: prompt versions -----------------------------------------------------
+
+
+def test_a_v1_0_event_without_prompt_fields_is_still_valid_and_unchanged() -> None:
+    for body in (inference(), inference(schema_version="1.0")):
+        event = parse_event(body)
+        assert isinstance(event, InferenceEvent)
+        assert event.schema_version == "1.0"
+        assert (event.prompt_name, event.prompt_version, event.prompt_hash) == (None, None, None)
+    assert SCHEMA_VERSION == "1.1" and SCHEMA_VERSIONS == ("1.0", "1.1")
+
+
+def test_a_v1_1_inference_carries_its_prompt() -> None:
+    digest = template_hash("You answer support questions about {product}.")
+    event = parse_event(
+        inference(
+            schema_version="1.1", prompt_name="support-answer", prompt_version=3, prompt_hash=digest
+        )
+    )
+    assert isinstance(event, InferenceEvent)
+    assert (event.prompt_name, event.prompt_version, event.prompt_hash) == (
+        "support-answer",
+        "3",  # an integer version is stored as its decimal text
+        digest,
+    )
+    assert event.model_dump(mode="json")["prompt_version"] == "3"
+    # without schema_version, prompt fields make it a v1.1 event; a stated version is kept
+    assert parse_event(inference(prompt_name="support-answer")).schema_version == "1.1"  # type: ignore[union-attr]
+    assert parse_event(inference(schema_version="1.0", prompt_version="v2")).schema_version == "1.0"
+
+
+def test_template_hash_is_the_first_16_hex_of_sha256() -> None:
+    import hashlib
+
+    text = "Résumé: {text}\nAnswer in one line."
+    assert template_hash(text) == hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    assert len(template_hash("")) == 16 and template_hash("a") != template_hash("b")
+
+
+@pytest.mark.parametrize(
+    ("fields", "loc", "message"),
+    [
+        ({"prompt_hash": "ABCDEF0123456789"}, "prompt_hash", "16 lowercase hex digits"),
+        ({"prompt_hash": "abc"}, "prompt_hash", "SHA-256 of the template text"),
+        ({"prompt_version": "v" * 65}, "prompt_version", "at most 64 characters"),
+        ({"prompt_version": True}, "prompt_version", "valid string"),
+        ({"prompt_name": "n" * 257}, "prompt_name", "at most 256 characters"),
+        ({"schema_version": "1.2"}, "schema_version", "'1.0' or '1.1'"),
+    ],
+)
+def test_bad_prompt_fields_are_rejected_by_name(
+    fields: dict[str, object], loc: str, message: str
+) -> None:
+    errors = errors_of(inference(**fields))
+    assert loc in errors and message in errors[loc], errors
+
+
+def test_prompt_fields_belong_to_inferences_only() -> None:
+    rid = str(_ids.uuid7())
+    tool = {
+        "log_type": "tool_execution",
+        "request_id": rid,
+        "tool_name": "lookup_order",
+        "started_at": NOW.isoformat(),
+        "finished_at": NOW.isoformat(),
+        "prompt_name": "support-answer",
+    }
+    assert "prompt_name" in errors_of(tool)
+
+
+def test_the_exported_schema_knows_v1_1() -> None:
+    import jsonschema
+
+    schema = json.loads(render_schema())
+    digest = template_hash("t")
+    jsonschema.validate(
+        inference(schema_version="1.1", prompt_name="a", prompt_version=3, prompt_hash=digest),
+        schema,
+    )
+    jsonschema.validate(inference(schema_version="1.0"), schema)
+    for bad in ({"prompt_hash": "XYZ"}, {"prompt_version": "v" * 65}, {"schema_version": "2.0"}):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(inference(**bad), schema)

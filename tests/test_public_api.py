@@ -16,6 +16,7 @@ EXPECTED = {
     "flush",
     "inference",
     "init",
+    "prompt",
     "score",
     "shutdown",
     "stats",
@@ -41,7 +42,7 @@ def test_import_is_light() -> None:
 
 
 def test_submodules_load_on_first_use() -> None:
-    assert ollive.events.SCHEMA_VERSION == "1.0"
+    assert ollive.events.SCHEMA_VERSION == "1.1"
     assert callable(ollive.store.connect)
 
 

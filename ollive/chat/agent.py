@@ -40,12 +40,15 @@ from langchain_core.tools import BaseTool
 from ollive.chat.graph import SYSTEM_PROMPT, build_graph
 from ollive.chat.memory import Memory, message_view
 from ollive.chat.tools import TOOLS
-from ollive.sdk import InferenceSpan, conversation
+from ollive.sdk import InferenceSpan, Prompt, conversation
 from ollive.sdk.integrations.langchain import CallbackHandler
 
 __all__ = ["ChatAgent", "ChatEvent"]
 
 log = logging.getLogger("ollive.chat")
+
+PROMPT_NAME = "demo-chatbot-system"  # the prompt version the chatbot's inferences carry
+PROMPT_VERSION = 1
 _TERMINAL = frozenset({"final", "cancelled", "error"})
 
 
@@ -114,6 +117,8 @@ class ChatAgent:
         cancel_poll_s: float = 0.1,
     ) -> None:
         self.graph = build_graph(model, tools, system_prompt=system_prompt)
+        #: every model call of a turn carries the system prompt's name, version and hash
+        self.prompt = Prompt(PROMPT_NAME, version=PROMPT_VERSION, template=system_prompt or "")
         self.memory = memory
         self.instrument = instrument
         self.history_limit = history_limit
@@ -169,7 +174,10 @@ class ChatAgent:
         self, turn: _Turn, messages: list[BaseMessage], queue: asyncio.Queue[Any]
     ) -> None:
         try:
-            with conversation(turn.conversation_id, user_id=turn.user_id) as scope:
+            with (
+                conversation(turn.conversation_id, user_id=turn.user_id) as scope,
+                self.prompt,
+            ):
                 config: RunnableConfig = {"recursion_limit": 25}
                 if self.instrument:
                     turn.handler = _TurnHandler(scope)

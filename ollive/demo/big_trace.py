@@ -3,7 +3,9 @@
 An agent run: a root inference plans, then each step is an inference that calls a few
 tools, some of which run a nested inference with its own tool calls; a log line per step
 and a score on the root. Spans link by ``parent_span_id`` as the SDK writes them. The root's
-input holds ``marker`` so a text search finds the trace.
+input holds ``marker`` so a text search finds the trace. Each kind of inference is made from
+its own prompt template (:data:`PROMPTS`: the planner, a step, a sub-question), as a v1.1
+event carries it.
 """
 
 from __future__ import annotations
@@ -14,14 +16,26 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from ollive.events import template_hash
 from ollive.store.tables import RAW_TABLES
 
 if TYPE_CHECKING:  # pragma: no cover
     from ollive.store.base import Warehouse
 
-__all__ = ["seed_big_trace"]
+__all__ = ["PROMPTS", "seed_big_trace"]
 
 _TOOLS = ("search_docs", "run_sql", "http_get", "read_file", "calculator")
+#: kind of inference -> (prompt_name, prompt_version, template text)
+PROMPTS = {
+    "plan": ("agent-planner", "2", "Plan the task {task} as numbered steps, one tool each."),
+    "step": ("agent-step", "5", "Carry out step {step} of the plan; call the tools you need."),
+    "sub": ("agent-subquestion", "1", "Answer the sub-question {question} in one line."),
+}
+_PROMPT_FIELDS = {
+    kind: {"prompt_name": name, "prompt_version": version, "prompt_hash": template_hash(text),
+           "schema_version": "1.1"}
+    for kind, (name, version, text) in PROMPTS.items()
+}  # fmt: skip
 
 
 def _ids(n: int) -> list[str]:
@@ -47,10 +61,10 @@ def seed_big_trace(
               "session_id": f"sess-{trace_id[:8]}", "user_id": "user-agent", "service": "agent",
               "metadata": "{}", "schema_version": "1.0"}  # fmt: skip
 
-    def inference(span: str, parent: str, at: int, ms: int, text: str) -> str:
+    def inference(span: str, parent: str, at: int, ms: int, text: str, kind: str) -> str:
         rid = str(uuid.uuid4())
-        rows["inference_logs"].append({**common, "request_id": rid, "span_id": span,
-            "parent_span_id": parent, "provider": "openai", "model": "gpt-4o-mini",
+        rows["inference_logs"].append({**common, **_PROMPT_FIELDS[kind], "request_id": rid,
+            "span_id": span, "parent_span_id": parent, "provider": "openai", "model": "gpt-4o-mini",
             "started_at": at, "finished_at": at + ms, "latency_ms": float(ms), "status": "ok",
             "prompt_tokens": 400, "completion_tokens": 80, "total_tokens": 480,
             "cost_usd": 0.0001, "finish_reason": "tool_calls", "input_preview": text,
@@ -65,11 +79,11 @@ def seed_big_trace(
             "ingested_at": at + ms + 900})  # fmt: skip
 
     root_span = uuid.uuid4().hex[:16]
-    root = inference(root_span, "", t0, 2_000, f"Plan the migration ({marker})")
+    root = inference(root_span, "", t0, 2_000, f"Plan the migration ({marker})", "plan")
     count, step, at = 1, 0, t0 + 2_000
     while count < spans:
         step_span = uuid.uuid4().hex[:16]
-        step_rid = inference(step_span, root_span, at, 800, f"step {step}")
+        step_rid = inference(step_span, root_span, at, 800, f"step {step}", "step")
         count += 1
         for k in range(4):
             if count >= spans:
@@ -79,7 +93,9 @@ def seed_big_trace(
             count += 1
             if k == 0 and count + 2 <= spans:  # a nested inference with its own tool call
                 inner_span = uuid.uuid4().hex[:16]
-                inner = inference(inner_span, tool_span, at + 810, 20, f"sub-question {step}")
+                inner = inference(
+                    inner_span, tool_span, at + 810, 20, f"sub-question {step}", "sub"
+                )
                 tool(uuid.uuid4().hex[:16], inner_span, inner, at + 825, 5, "calculator")
                 count += 2
         if count < spans:

@@ -12,6 +12,15 @@ the time span, which the anomaly detectors must find:
 - ``volume_drop``: service ``search-assistant`` loses 90% of its traffic for 3 hours;
 - ``cost_jump``: service ``summarizer`` sends 4x the prompt tokens from then on.
 
+Prompt versions (contract v1.1, :data:`PROMPTS`): each service makes its calls from one or
+two prompt templates (``search-assistant`` and ``code-helper`` also make some without one),
+and new versions roll out at fixed fractions of the span (:func:`rollouts_for`), ramping up
+over half a day: ``support-answer`` v3 from 60% of the span (its answers are scored a little
+better), ``summarize`` v2 at the instant of the ``cost_jump`` (the prompt that quadrupled
+the tokens), and ``code-review`` v2 edited without a version bump halfway (two template
+hashes under one version). Prompts are drawn from a generator of their own, so every other
+column is what the same seed gave before they existed.
+
 Generation is vectorised (numpy) and chunked, so memory stays flat at any volume; each
 chunk is inserted with an idempotency token, so re-running the same seed adds nothing.
 """
@@ -27,12 +36,22 @@ import numpy as np
 import pyarrow as pa
 
 from ollive.demo import _texts
+from ollive.events import template_hash
 from ollive.pricing import default_price_table
 
 if TYPE_CHECKING:  # pragma: no cover
     from ollive.store.base import Warehouse
 
-__all__ = ["Incident", "SeedReport", "SynthConfig", "generate", "seed_warehouse"]
+__all__ = [
+    "PROMPTS",
+    "Incident",
+    "Rollout",
+    "SeedReport",
+    "SynthConfig",
+    "generate",
+    "rollouts_for",
+    "seed_warehouse",
+]
 
 MODELS = [  # provider, model, share, median latency ms, stream share
     ("openai", "gpt-4o", 0.16, 1400, 0.7),
@@ -59,6 +78,33 @@ TOOLS = [  # name, median latency ms, error rate
     ("send_email", 600, 0.03),
     ("run_sql", 900, 0.06),
 ]
+#: service -> its prompt templates: (name, share of the service's calls, template text,
+#: versions as (version, rollout start as a fraction of the span, ramp hours)); the shares
+#: left over are calls made without a prompt
+PROMPTS: dict[str, list[tuple[str, float, str, tuple[tuple[int, float, float], ...]]]] = {
+    "support-bot": [
+        ("support-answer", 0.75, "You are Acme's support assistant. Answer {question} using "
+         "the order tools; cite the order id.", ((1, 0.0, 0), (2, 0.3, 12), (3, 0.6, 12))),
+        ("support-triage", 0.25, "Classify the ticket {ticket} as billing, shipping, returns "
+         "or other.", ((1, 0.0, 0),)),
+    ],
+    "search-assistant": [
+        ("search-rewrite", 0.6, "Rewrite {query} into a keyword search over the docs.",
+         ((4, 0.0, 0), (5, 0.45, 12))),
+    ],
+    "code-helper": [
+        ("code-review", 0.5, "Review this diff and list bugs first: {diff}", ((2, 0.0, 0),)),
+        ("code-explain", 0.3, "Explain {code} to a new team member.",
+         ((1, 0.0, 0), (2, 0.75, 12))),
+    ],
+    "summarizer": [
+        ("summarize", 1.0, "Summarise {document} in five bullet points.",
+         ((1, 0.0, 0), (2, 0.9, 0))),
+    ],
+}  # fmt: skip
+#: (prompt, version) whose template was edited without a version bump, at this fraction
+_PROMPT_EDITS = {("code-review", 2): 0.5}
+_BETTER_PROMPT = ("support-answer", 3)  # its answers are scored a little better
 ERROR_CODES = np.array(
     ["rate_limit_exceeded", "server_error", "context_length_exceeded", "bad_request"]
 )
@@ -95,12 +141,24 @@ class SynthConfig:
         return end.astimezone(UTC).replace(second=0, microsecond=0)
 
 
+@dataclass(frozen=True)
+class Rollout:
+    """Version ``version`` of prompt ``prompt`` reaches all of its calls ``ramp`` after
+    ``start`` (a share growing linearly from 0; at once when ``ramp`` is zero)."""
+
+    prompt: str
+    version: str
+    start: datetime
+    ramp: timedelta
+
+
 @dataclass
 class SeedReport:
     """What :func:`seed_warehouse` inserted."""
 
     counts: dict[str, int] = field(default_factory=dict)
     incidents: list[Incident] = field(default_factory=list)
+    rollouts: list[Rollout] = field(default_factory=list)
     start: datetime | None = None
     end: datetime | None = None
     seconds: float = 0.0
@@ -108,6 +166,24 @@ class SeedReport:
     @property
     def total(self) -> int:
         return sum(self.counts.values())
+
+
+def _at(config: SynthConfig, fraction: float) -> datetime:
+    """The hour ``fraction`` of the way through the span (where incidents and rollouts go)."""
+    end = config.end_time()
+    span = timedelta(days=config.days)
+    return (end - span + span * fraction).replace(minute=0, second=0, microsecond=0)
+
+
+def rollouts_for(config: SynthConfig) -> list[Rollout]:
+    """Every version of every prompt of :data:`PROMPTS` after the first, in time order."""
+    out = [
+        Rollout(name, str(version), _at(config, fraction), timedelta(hours=hours))
+        for prompts in PROMPTS.values()
+        for name, _share, _text, versions in prompts
+        for version, fraction, hours in versions[1:]
+    ]
+    return sorted(out, key=lambda r: r.start)
 
 
 def incidents_for(config: SynthConfig) -> list[Incident]:
@@ -161,7 +237,10 @@ def seed_warehouse(
     config = SynthConfig(events=events, **options)  # type: ignore[arg-type]
     end = config.end_time()
     report = SeedReport(
-        incidents=incidents_for(config), start=end - timedelta(days=config.days), end=end
+        incidents=incidents_for(config),
+        rollouts=rollouts_for(config),
+        start=end - timedelta(days=config.days),
+        end=end,
     )
     began = time.perf_counter()
     bar = _bar(events) if progress is True else None
@@ -236,8 +315,8 @@ def _chunk(
     inference = _inferences(rng, config, grid, incidents, n, chunk)
     tools = _tools(rng, config, inference)
     logs = _logs(rng, config, inference)
-    scores = _scores(rng, config, inference)
-    del inference["_model_idx"], inference["_ok"]
+    scores = _scores(rng, config, inference, np.random.default_rng([config.seed, chunk, 31]))
+    del inference["_model_idx"], inference["_ok"], inference["_better"]
     # when ingest received each event: a second or so after it finished (SDK batching),
     # minutes for a few (a spool replayed); its own generator leaves the other columns as they were
     lag_rng = np.random.default_rng([config.seed, chunk, 17])
@@ -367,11 +446,70 @@ def _inferences(
         "output_preview": pa.array(_texts.ANSWERS).take(
             rng.integers(0, len(_texts.ANSWERS), size=n)
         ),
+        **_prompt_columns(
+            np.random.default_rng([config.seed, chunk, 29]), config, services, started
+        ),
         "metadata": _const("{}", n),
-        "schema_version": _const("1.0", n),
         "_model_idx": model_idx,
         "_ok": ok,
     }
+
+
+def _prompt_columns(
+    rng: np.random.Generator, config: SynthConfig, services: np.ndarray, started: np.ndarray
+) -> dict[str, object]:
+    """prompt_name/version/hash of each call (see :data:`PROMPTS`), its ``schema_version``
+    (1.1 with a prompt) and ``_better`` (the calls of the better-scored prompt version)."""
+    n = len(services)
+    names = np.full(n, "", dtype=object)
+    versions = np.full(n, "", dtype=object)
+    hashes = np.full(n, "", dtype=object)
+    pick, step = rng.random(n), rng.random(n)
+    for service, prompts in PROMPTS.items():
+        floor = 0.0
+        for name, share, text, steps in prompts:
+            rows = (services == service) & (pick >= floor) & (pick < floor + share)
+            floor += share
+            version = _versions(config, steps, started, step)
+            names[rows], versions[rows] = name, version[rows]
+            hashes[rows] = _hashes(config, name, text, version, started)[rows]
+    better = (names == _BETTER_PROMPT[0]) & (versions == str(_BETTER_PROMPT[1]))
+    return {
+        "prompt_name": pa.array(names, pa.string()),
+        "prompt_version": pa.array(versions, pa.string()),
+        "prompt_hash": pa.array(hashes, pa.string()),
+        "schema_version": pa.array(np.where(names != "", "1.1", "1.0")),
+        "_better": better,
+    }
+
+
+def _versions(
+    config: SynthConfig,
+    steps: tuple[tuple[int, float, float], ...],
+    started: np.ndarray,
+    step: np.ndarray,
+) -> np.ndarray:
+    """Each call's version of one prompt: the first, then each rollout as its ramp allows."""
+    version = np.full(len(started), str(steps[0][0]), dtype=object)
+    for number, fraction, hours in steps[1:]:
+        since = started - _ms(_at(config, fraction))
+        version[step < np.clip(since / max(hours * 3600 * _SEC, 1), 0, 1)] = str(number)
+    return version
+
+
+def _hashes(
+    config: SynthConfig, name: str, text: str, version: np.ndarray, started: np.ndarray
+) -> np.ndarray:
+    """The template hash of each call's version (another one after an unversioned edit)."""
+    out = np.full(len(version), "", dtype=object)
+    for label in set(version.tolist()):
+        mine = version == label
+        out[mine] = template_hash(f"{text}\n(v{label})")
+        edit = _PROMPT_EDITS.get((name, int(label)))
+        if edit is not None:
+            edited = mine & (started >= _ms(_at(config, edit)))
+            out[edited] = template_hash(f"{text}\n(v{label}, edited)")
+    return out
 
 
 def _tools(
@@ -450,7 +588,10 @@ def _logs(
 
 
 def _scores(
-    rng: np.random.Generator, config: SynthConfig, inf: dict[str, object]
+    rng: np.random.Generator,
+    config: SynthConfig,
+    inf: dict[str, object],
+    lift_rng: np.random.Generator,
 ) -> dict[str, object]:
     ok = np.asarray(inf["_ok"])
     pick = np.flatnonzero(ok & (rng.random(len(ok)) < 0.12))
@@ -459,6 +600,11 @@ def _scores(
     value = np.where(
         by_user, (rng.random(k) < 0.82).astype(float), np.round(rng.beta(8, 2, size=k), 3)
     )
+    # the better prompt version: a third of its thumbs-down turn up, helpfulness +0.06
+    better = np.asarray(inf["_better"])[pick]
+    lifted = lift_rng.random(k) < 1 / 3
+    value = np.where(better & by_user & lifted, 1.0, value)
+    value = np.where(better & ~by_user, np.minimum(np.round(value + 0.06, 3), 1.0), value)
     finished = inf["finished_at"]
     assert isinstance(finished, pa.Array | pa.ChunkedArray)
     stamp = np.asarray(finished.cast(pa.int64()))[pick] + rng.integers(1_000, 60_000, size=k)

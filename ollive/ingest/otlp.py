@@ -12,6 +12,10 @@ become wire-contract events, as plain dicts that the ingest pipeline then valida
 - tool calls (GenAI ``execute_tool``, OpenInference ``TOOL``) -> ``tool_execution``, linked to
   the latest model call of the same trace that ended before the tool started.
 
+A model call's prompt (contract v1.1) comes from ``gen_ai.prompt.name`` and
+``gen_ai.prompt.version`` (GenAI), ``llm.prompt_template.version`` and the hash of
+``llm.prompt_template.template`` (OpenInference, whose conventions have no prompt name).
+
 Every other span (HTTP, database, agent and chain spans...) is ignored and counted; its
 session, conversation and user ids are still inherited by the GenAI spans below it. The
 ``request_id`` of an event is a UUIDv5 of ``trace_id:span_id``, so a re-exported span is a
@@ -39,6 +43,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from ollive.errors import ContractError
+from ollive.events import MAX_NAME_CHARS, MAX_PROMPT_VERSION_CHARS, template_hash
 from ollive.ingest._genai import GenAISpan, span_role
 
 __all__ = [
@@ -57,6 +62,10 @@ OTLP_JSON = "application/json"
 #: namespace of the UUIDv5 request ids of span events
 SPAN_NAMESPACE = uuid.UUID("5f0c3c1e-8a5e-4c43-9d0e-0771a3e7d8b1")
 _ID_KEYS = ("traceId", "spanId", "parentSpanId")
+#: where a span names its prompt template: GenAI semantic conventions, then OpenInference
+_PROMPT_NAME_KEYS = ("gen_ai.prompt.name",)
+_PROMPT_VERSION_KEYS = ("gen_ai.prompt.version", "llm.prompt_template.version")
+_PROMPT_TEMPLATE_KEY = "llm.prompt_template.template"
 
 
 @dataclass(slots=True)
@@ -140,7 +149,7 @@ def _convert_resource(spans: list[tuple[str, Span]], service: str) -> list[dict[
     events = []
     for view in views.values():
         if view.role == "inference":
-            events.append(view.inference_event(service))
+            events.append(_with_prompt(view.inference_event(service), view.attrs))
         elif view.role == "tool":
             events.append(view.tool_event(service, _asking_inference(view, inferences)))
     return events
@@ -189,6 +198,31 @@ def _asking_inference(tool: GenAISpan, inferences: Iterable[GenAISpan]) -> str |
         if best is None or candidate.finished_at > best.finished_at:
             best = candidate
     return best.request_id if best else None
+
+
+def _with_prompt(event: dict[str, Any], attrs: dict[str, Any]) -> dict[str, Any]:
+    """``event`` with the prompt fields its span's attributes give (a v1.1 event then)."""
+    fields: dict[str, Any] = {}
+    name = _first_text(attrs, _PROMPT_NAME_KEYS)
+    if name:
+        fields["prompt_name"] = name[:MAX_NAME_CHARS]
+    version = _first_text(attrs, _PROMPT_VERSION_KEYS)
+    if version:
+        fields["prompt_version"] = version[:MAX_PROMPT_VERSION_CHARS]
+    template = attrs.get(_PROMPT_TEMPLATE_KEY)
+    if isinstance(template, str) and template:
+        fields["prompt_hash"] = template_hash(template)
+    if fields:
+        event |= fields | {"schema_version": "1.1"}
+    return event
+
+
+def _first_text(attrs: dict[str, Any], keys: tuple[str, ...]) -> str | None:
+    for key in keys:
+        value = attrs.get(key)
+        if isinstance(value, str | int) and not isinstance(value, bool) and value != "":
+            return str(value)
+    return None
 
 
 def _time(unix_nano: int) -> str:

@@ -3,9 +3,11 @@
 Shaped like OpenTelemetry's SDK: the API (:mod:`ollive.sdk.api`) makes spans and manages
 context; a :class:`BatchProcessor` queues them without blocking; an :class:`HttpExporter`
 sends gzip'd JSON batches with retries. :mod:`ollive.sdk.hooks` is the surface an
-integration builds on (``inference_span``, ``tool_span``, ``current_context``, ``emit_log``,
-``span.start/activate/deactivate/end``); :mod:`ollive.sdk.shapes` reads OpenAI and LangChain
-responses onto a span. See ``docs/sdk.md``.
+integration builds on (``inference_span``, ``tool_span``, ``current_context``,
+``current_prompt``, ``emit_log``, ``span.start/activate/deactivate/end``,
+``span.set_prompt``); :mod:`ollive.sdk.shapes` reads OpenAI and LangChain responses onto a
+span. ``ollive.prompt`` (:mod:`ollive.sdk.prompts`) names the prompt template of the
+inferences inside it. See ``docs/sdk.md``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from ollive.sdk.api import (
     flush,
     inference,
     init,
+    prompt,
     score,
     shutdown,
     stats,
@@ -26,6 +29,7 @@ from ollive.sdk.hooks import (
     SpanContext,
     count_internal_error,
     current_context,
+    current_prompt,
     current_service,
     emit_log,
     inference_span,
@@ -34,6 +38,7 @@ from ollive.sdk.hooks import (
 )
 from ollive.sdk.logging import LoggingHandler
 from ollive.sdk.processor import BatchProcessor
+from ollive.sdk.prompts import Prompt
 from ollive.sdk.spans import InferenceSpan, NoopSpan, ToolSpan
 
 __all__ = [
@@ -43,12 +48,14 @@ __all__ = [
     "InferenceSpan",
     "LoggingHandler",
     "NoopSpan",
+    "Prompt",
     "SpanContext",
     "ToolSpan",
     "conversation",
     "count_internal_error",
     "current_context",
     "current_inference",
+    "current_prompt",
     "current_service",
     "emit_log",
     "flush",
@@ -56,6 +63,7 @@ __all__ = [
     "inference_span",
     "init",
     "is_enabled",
+    "prompt",
     "score",
     "shutdown",
     "stats",

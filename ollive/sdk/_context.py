@@ -1,4 +1,5 @@
-"""Context the SDK carries across calls: the current conversation scope and the current span.
+"""Context the SDK carries across calls: the current conversation scope, the current span
+and the current prompt (``ollive.prompt``).
 
 Both live in :mod:`contextvars`, so they follow ``asyncio`` tasks (a task copies the context
 it was created in) and stay separate per thread (a new thread starts with an empty context;
@@ -18,7 +19,16 @@ from typing import Any
 from ollive.ids import new_trace_id
 from ollive.sdk import _runtime
 
-__all__ = ["Scope", "SpanContext", "current_context", "current_scope", "current_span"]
+__all__ = [
+    "Scope",
+    "SpanContext",
+    "current_context",
+    "current_prompt",
+    "current_scope",
+    "current_span",
+    "enter_prompt",
+    "exit_prompt",
+]
 
 _UINT64 = (1 << 64) - 1
 
@@ -86,6 +96,26 @@ class Scope:
 
 current_scope: ContextVar[Scope | None] = ContextVar("ollive_scope", default=None)
 current_span: ContextVar[Any] = ContextVar("ollive_span", default=None)
+#: the innermost ``ollive.prompt`` (an ``ollive.sdk.prompts.Prompt``); inference spans read it
+#: once, when they start
+current_prompt: ContextVar[Any] = ContextVar("ollive_prompt", default=None)
+#: the prompts ``with`` blocks replaced, innermost last: a ``Prompt`` object may be entered
+#: by many tasks at once, so what to restore is kept per context, not on the object
+_outer_prompts: ContextVar[tuple[Any, ...]] = ContextVar("ollive_outer_prompts", default=())
+
+
+def enter_prompt(prompt: Any) -> None:
+    """Make ``prompt`` the current one until the matching :func:`exit_prompt`."""
+    _outer_prompts.set((*_outer_prompts.get(), current_prompt.get()))
+    current_prompt.set(prompt)
+
+
+def exit_prompt() -> None:
+    """Restore the prompt that was current before the matching :func:`enter_prompt`."""
+    outer = _outer_prompts.get()
+    if outer:
+        _outer_prompts.set(outer[:-1])
+        current_prompt.set(outer[-1])
 
 
 @dataclass(frozen=True, slots=True)

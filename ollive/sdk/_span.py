@@ -241,7 +241,7 @@ class Span:
     def to_json(self, service: str) -> str:  # pragma: no cover - overridden
         raise NotImplementedError
 
-    def _common_json(self, service: str) -> list[str]:
+    def _common_json(self, service: str, schema_version: str = "1.0") -> list[str]:
         """The fields every span event has, as JSON text fragments (export thread).
 
         Written directly rather than through a dict and ``json.dumps``: half the cost, and
@@ -252,7 +252,7 @@ class Span:
         started = self.started_at
         latency_s = self.latency_s
         parts = [
-            f'{{"schema_version":"1.0","log_type":"{self._log_type}",'
+            f'{{"schema_version":"{schema_version}","log_type":"{self._log_type}",'
             f'"request_id":"{self._rid or self.request_id}","service":{_render.quote_cached(service)},'
             f'"started_at":"{_render.iso(started)}","finished_at":"{_render.iso(started + latency_s)}",'
             f'"latency_ms":{latency_s * 1000:.3f},"status":"{self.status}"'

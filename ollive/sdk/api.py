@@ -1,5 +1,5 @@
-"""The SDK's API: ``init``, ``conversation``, ``inference``, ``tool``, ``score``, ``flush``,
-``shutdown``, ``stats``.
+"""The SDK's API: ``init``, ``conversation``, ``prompt``, ``inference``, ``tool``, ``score``,
+``flush``, ``shutdown``, ``stats``.
 
 Before :func:`init` (and with ``OLLIVE_DISABLED=1``) every call is a no-op: decorated
 functions run and return as usual, context managers hand out a span whose setters do
@@ -28,6 +28,7 @@ from ollive.sdk._wrappers import wrap
 from ollive.sdk.exporter import HttpExporter
 from ollive.sdk.hooks import count_internal_error, inference_span, is_enabled, tool_span
 from ollive.sdk.processor import BatchProcessor, Redactor
+from ollive.sdk.prompts import Prompt
 from ollive.sdk.spans import NOOP_SPAN, InferenceSpan, NoopSpan
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -41,6 +42,7 @@ __all__ = [
     "inference",
     "init",
     "is_enabled",
+    "prompt",
     "score",
     "shutdown",
     "stats",
@@ -238,6 +240,19 @@ def conversation(
         yield scope
     finally:
         current_scope.reset(token)
+
+
+def prompt(name: str, *, version: str | int | None = None, template: str | None = None) -> Prompt:
+    """The prompt template the inferences inside are made from (contract v1.1).
+
+    ``with ollive.prompt("support-answer", version=3, template=TEMPLATE):`` (or ``async
+    with``, or as a decorator): every inference span started inside carries
+    ``prompt_name``, ``prompt_version`` (``3`` is sent as ``"3"``) and ``prompt_hash``, the
+    first 16 hex digits of the SHA-256 of ``template``. Nested prompts: the innermost wins.
+    Make the object once and reuse it to hash the template once. Works before ``init`` too
+    (spans are no-ops then); never raises.
+    """
+    return Prompt(name, version, template)
 
 
 class _InferenceDecorator:

@@ -19,6 +19,10 @@ and a third-party integration can do the same::
             span.deactivate(token)
         span.end(result=response)  # never raises; reads usage, output, tool calls
 
+An inference span started inside ``ollive.prompt(...)`` carries that prompt; an integration
+that knows better (a LangChain prompt template that ran just before the model) calls
+``span.set_prompt(name, version, template)``, and can ask :func:`current_prompt` first.
+
 Every function here is cheap and never raises into the app (failures are counted as
 ``internal_errors`` in :func:`ollive.stats`).
 """
@@ -29,15 +33,17 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from ollive.sdk import _runtime
+from ollive.sdk import _context, _runtime
 from ollive.sdk._context import SpanContext, current_context, current_scope, current_span
 from ollive.sdk._records import ApplicationRecord, level_name
+from ollive.sdk.prompts import Prompt
 from ollive.sdk.spans import InferenceSpan, ToolSpan
 
 __all__ = [
     "SpanContext",
     "count_internal_error",
     "current_context",
+    "current_prompt",
     "current_service",
     "emit_log",
     "inference_span",
@@ -55,6 +61,12 @@ def current_service() -> str | None:
     """The service name events are stamped with; ``None`` while the SDK is off."""
     rt = _runtime.current()
     return None if rt is None else rt.service
+
+
+def current_prompt() -> Prompt | None:
+    """The innermost ``ollive.prompt`` around the caller (what an inference started now
+    would carry), else ``None``. Works while the SDK is off too."""
+    return _context.current_prompt.get()  # type: ignore[no-any-return]
 
 
 def inference_span(

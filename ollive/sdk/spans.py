@@ -1,9 +1,10 @@
 """Spans: what ``ollive.inference`` and ``ollive.tool`` hand you while a call runs.
 
-A span is cheap on the caller's thread: starting it reads two context variables and the
-clocks; its setters store references; ending it appends the span itself to the processor's
-queue. Previews, timestamps and the event's JSON are rendered later, on the export thread
-(so pass strings, or objects you do not mutate afterwards, to the ``set_*`` methods).
+A span is cheap on the caller's thread: starting it reads two context variables (an
+inference a third: the current ``ollive.prompt``) and the clocks; its setters store
+references; ending it appends the span itself to the processor's queue. Previews,
+timestamps and the event's JSON are rendered later, on the export thread (so pass strings,
+or objects you do not mutate afterwards, to the ``set_*`` methods).
 
 ``request_id`` (a UUIDv7) is made the first time someone asks for it, by the app or by the
 exporter, and never changes afterwards.
@@ -17,7 +18,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ollive.sdk import _render
+from ollive.sdk._context import current_prompt
 from ollive.sdk._span import Span as _Span
+from ollive.sdk.prompts import Prompt
 
 if TYPE_CHECKING:  # pragma: no cover
     from ollive.sdk._runtime import Runtime
@@ -26,6 +29,7 @@ __all__ = ["InferenceSpan", "NoopSpan", "ToolSpan"]
 
 _perf = time.perf_counter
 _q = _render.quote
+_prompt_now = current_prompt.get
 _model_fragments: dict[tuple[str, str], str] = {}
 
 
@@ -61,6 +65,7 @@ class InferenceSpan(_Span):
     _output: Any = None
     _chunks: list[str] | None = None
     _chunk_chars: int = 0
+    _prompt: Prompt | None = None
 
     def __init__(self, runtime: Runtime, provider: str, model: str) -> None:
         self._rt = runtime
@@ -94,6 +99,21 @@ class InferenceSpan(_Span):
         self.total_tokens = total_tokens
         self.cached_prompt_tokens = cached_prompt_tokens or 0
 
+    def set_prompt(
+        self, name: str | Prompt, version: str | int | None = None, template: str | None = None
+    ) -> None:
+        """The prompt template this call was made from (contract v1.1): its ``name``,
+        ``version`` and the hash of its ``template`` text; or a :class:`Prompt` from
+        ``ollive.prompt(...)`` (its hash is already computed). Wins over the current
+        ``ollive.prompt``, whether called before or after :meth:`start`."""
+        self._prompt = name if isinstance(name, Prompt) else Prompt(name, version, template)
+
+    @property
+    def prompt(self) -> Prompt | None:
+        """The prompt this call carries: set with :meth:`set_prompt`, else the ``ollive.prompt``
+        current when the span started; ``None`` when there is none."""
+        return self._prompt
+
     def set_cost(self, cost_usd: float) -> None:
         """The call's cost, when you know it better than ingest's price table."""
         self.cost_usd = cost_usd
@@ -124,7 +144,8 @@ class InferenceSpan(_Span):
             self._chunk_chars += len(chunk)
 
     def _link(self, parent: Any) -> None:
-        pass
+        if self._prompt is None:
+            self._prompt = _prompt_now()
 
     def _on_end(self) -> None:
         scope = self._scope
@@ -141,8 +162,13 @@ class InferenceSpan(_Span):
         absorb_response(self, result)
 
     def to_json(self, service: str) -> str:
-        """The contract's ``inference`` event as JSON text (called on the export thread)."""
-        parts = self._common_json(service)
+        """The contract's ``inference`` event as JSON text (called on the export thread).
+
+        ``schema_version`` is "1.1" only when the event carries prompt fields, so a server
+        that knows only v1.0 keeps accepting everything else.
+        """
+        prompt_fields = self._prompt.fields_json() if self._prompt is not None else ""
+        parts = self._common_json(service, "1.1" if prompt_fields else "1.0")
         output = self._output
         if output is None and self._chunks:
             output = "".join(self._chunks)
@@ -176,6 +202,8 @@ class InferenceSpan(_Span):
             parts.append(f',"output_preview":{_q(_render.preview(output) or "")}')
         if self.cost_usd is not None:
             parts.append(f',"cost_usd":{_render.dumps(max(float(self.cost_usd), 0.0))}')
+        if prompt_fields:
+            parts.append(prompt_fields)
         parts.append("}")
         return "".join(parts)
 

@@ -1,7 +1,8 @@
 """The raw tables as Arrow schemas: what writers and synthetic data insert.
 
-Column names and types follow ``sql/001_raw_tables.sql``. UUIDs travel as strings (the
-warehouse casts them), timestamps as UTC milliseconds, ``metadata`` as JSON text,
+Column names and types follow ``sql/001_raw_tables.sql`` and the columns later files add
+(``005_prompt_versions.sql``), in the order the tables hold them. UUIDs travel as strings
+(the warehouse casts them), timestamps as UTC milliseconds, ``metadata`` as JSON text,
 ``redactions`` as a map of entity type to count.
 """
 
@@ -55,6 +56,9 @@ RAW_TABLES: dict[str, pa.Schema] = {
             ("error_message", pa.string()),
             ("input_preview", pa.string()),
             ("output_preview", pa.string()),
+            ("prompt_name", pa.string()),  # contract v1.1 (sql/005_prompt_versions.sql)
+            ("prompt_version", pa.string()),
+            ("prompt_hash", pa.string()),
             *_TAIL,
         ]
     ),

@@ -9,6 +9,8 @@ import pytest
 from langchain_core.messages import HumanMessage
 
 from ollive.chat import ChatAgent, ChatEvent, DemoChatModel, LocalMemory, RedisMemory, build_graph
+from ollive.chat.graph import SYSTEM_PROMPT
+from ollive.events import template_hash
 
 from .conftest import EventSink, wait_until
 
@@ -107,6 +109,9 @@ def test_a_turn_is_recorded_as_inferences_and_linked_tool_executions(sink: Event
     for event in inferences:
         assert (event["provider"], event["model"], event["stream"]) == ("ollive", "demo-chat", True)
         assert event["prompt_tokens"] > 0 and event["completion_tokens"] > 0
+        # the system prompt's version rides on every model call (contract v1.1)
+        assert (event["prompt_name"], event["prompt_version"]) == ("demo-chatbot-system", "1")
+        assert event["prompt_hash"] == template_hash(SYSTEM_PROMPT)
     assert final["usage"]["input_tokens"] == sum(i["prompt_tokens"] for i in inferences)
 
 

@@ -3,7 +3,8 @@
 Every fixture is a whole event as an application writes it. :func:`expected_row` says, field
 by field and independently of the ingest code, what the warehouse row holds afterwards:
 timestamps in UTC cut to milliseconds, absent texts as ``""``, ``metadata``/``attributes``
-and a list ``tool_calls_summary`` as JSON text.
+and a list ``tool_calls_summary`` as JSON text, an integer ``prompt_version`` (v1.1) as its
+decimal text.
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ def expected_row(envelope: dict[str, Any]) -> dict[str, Any]:
             out[key] = value  # compared after json.loads of the column
         elif key == "tool_calls_summary" and isinstance(value, list):
             out[key] = [{"name": c["name"], "args_preview": c.get("args_preview")} for c in value]
+        elif key == "prompt_version" and isinstance(value, int):
+            out[key] = str(value)
         elif value is None:
             out[key] = None if key in NULLABLE else ""
         elif isinstance(value, bool | str):

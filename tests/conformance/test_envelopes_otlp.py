@@ -3,8 +3,10 @@ of the real ingest app, read back through ``ollive.connect()``.
 
 Only what has a GenAI equivalent travels: inferences (``chat`` spans, status and
 ``error.type``, tool calls as ``tool_call`` parts of ``gen_ai.output.messages``) and tool
-executions (``execute_tool``). Application logs and scores have none; ``stream``/``ttft_ms``
-and ``metadata`` have none either.
+executions (``execute_tool``), and an inference's prompt (``gen_ai.prompt.name``/``version``
+and the OpenInference template, whose hash must be the envelope's ``prompt_hash``).
+Application logs and scores have none; ``stream``/``ttft_ms`` and ``metadata`` have none
+either.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import httpx
 import orjson
 import pytest
 
+from ollive.events import template_hash
 from ollive.ingest.otlp import span_request_id
 
 from ._envelopes import load, names, parse_time, read_rows, to_ms
@@ -28,6 +31,14 @@ pytestmark = pytest.mark.slow
 
 SPANNED = [n for n in names() if load(n)["log_type"] in ("inference", "tool_execution")]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: the text of the templates the envelopes name by hash (``prompt_hash``)
+TEMPLATES = {
+    template_hash(text): text
+    for text in (
+        "You are Acme's support assistant. Answer the customer's question about {topic} in "
+        "at most three sentences.",
+    )
+}
 
 
 def _nanos(text: str) -> int:
@@ -78,6 +89,10 @@ def _span(envelope: dict[str, Any]) -> dict[str, Any]:
         }
         if e["finish_reason"]:
             attrs["gen_ai.response.finish_reasons"] = [e["finish_reason"]]
+        if e.get("prompt_name"):
+            attrs["gen_ai.prompt.name"] = e["prompt_name"]
+            attrs["gen_ai.prompt.version"] = e["prompt_version"]  # an int travels as intValue
+            attrs["llm.prompt_template.template"] = TEMPLATES[e["prompt_hash"]]
         if e["input_preview"]:
             attrs["gen_ai.prompt.0.content"] = e["input_preview"]
         if e["output_preview"]:
@@ -143,6 +158,10 @@ def _expected(envelope: dict[str, Any]) -> dict[str, Any]:
             "cost_usd": float(e["cost_usd"]),
             "finish_reason": e["finish_reason"] or "",
             "input_preview": e["input_preview"] or "",
+            "prompt_name": e.get("prompt_name") or "",
+            "prompt_version": str(e.get("prompt_version") or ""),
+            "prompt_hash": e.get("prompt_hash") or "",
+            "schema_version": "1.1" if e.get("prompt_name") else "1.0",
         }
         if calls := _calls(e):
             out["tool_calls_count"] = len(calls)

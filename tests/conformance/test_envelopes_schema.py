@@ -45,6 +45,11 @@ def test_the_fixtures_cover_the_documented_envelopes() -> None:
     summaries = [load(n).get("tool_calls_summary") for n in NAMES]
     assert [] in summaries and any(isinstance(s, list) and s for s in summaries)
     assert any(isinstance(s, str) for s in summaries)  # the form older SDKs send
+    versions = {load(n)["schema_version"] for n in NAMES}
+    assert versions == {"1.0", "1.1"}  # v1.0 envelopes stay valid next to v1.1 ones
+    prompted = [load(n) for n in NAMES if load(n).get("prompt_name")]
+    assert prompted and all(e["schema_version"] == "1.1" for e in prompted)
+    assert any(isinstance(e["prompt_version"], int) for e in prompted)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -72,6 +77,8 @@ def test_pydantic_parses_every_fixture_as_documented(name: str) -> None:
                 assert got == pytest.approx(want["latency_ms"]), field
             elif field == "total_tokens" and sent is None:
                 continue
+            elif field == "prompt_version":
+                assert got == want[field], field  # an integer is stored as its text
             else:
                 assert got == sent, field
 

@@ -88,6 +88,7 @@ def test_the_hooks_are_public_names_of_the_sdk() -> None:
         "SpanContext",
         "count_internal_error",
         "current_context",
+        "current_prompt",
         "current_service",
         "emit_log",
         "inference_span",

@@ -18,7 +18,18 @@
   scope's latest inference, so ``@ollive.tool`` functions called afterwards link to them;
 - conversation ids from the run's metadata (``conversation_id`` or LangGraph's
   ``thread_id``, ``session_id``, ``user_id``), else the handler's arguments, else the current
-  ``ollive.conversation``.
+  ``ollive.conversation``;
+- prompt versions: when a prompt template (``ChatPromptTemplate``, ``PromptTemplate``...)
+  runs, its prompt is remembered on its parent run (``prompt | model``: the sequence) and
+  every chat model or LLM that starts under that parent afterwards carries it, until
+  another template runs there. The name is the template's run name when the user set one
+  (``prompt.with_config(run_name="support-answer")`` or ``prompt.name = ...``), else the
+  ``prompt_name`` metadata key, else the LangChain Hub repo (``lc_hub_owner/lc_hub_repo``);
+  the version is the ``prompt_version`` metadata key, else ``lc_hub_commit_hash``; the hash
+  is of the template text (a ``PromptTemplate``'s template; a chat template's messages, one
+  per line as ``<role>: <template>``). A default name (the class name, ``ChatPromptTemplate``)
+  is not a name: such a template gives only its hash, and only when no ``ollive.prompt`` is
+  around the run (an explicit ``ollive.prompt`` is not overridden by a nameless template).
 
 One handler can serve many concurrent runs: state is kept per ``run_id``. It never raises
 into LangChain. Do not also decorate the same tools with ``@ollive.tool`` (double events).
@@ -34,10 +45,12 @@ from langchain_core.callbacks import BaseCallbackHandler
 
 from ollive.sdk import (
     InferenceSpan,
+    Prompt,
     SpanContext,
     ToolSpan,
     count_internal_error,
     current_context,
+    current_prompt,
     inference_span,
     is_enabled,
     tool_span,
@@ -47,6 +60,7 @@ from ollive.sdk.shapes import absorb_response, absorb_usage, get
 __all__ = ["CallbackHandler"]
 
 _MAX_OPEN_RUNS = 10_000
+_MAX_DEPTH = 64  # how far up the run tree a model looks for the prompt that ran before it
 _ID_KEYS = (("conversation_id", "thread_id"), ("session_id", "session"), ("user_id", "user"))
 
 
@@ -61,14 +75,26 @@ class _Root:
 
 
 class _Run:
-    """One LangChain run: its root, the context its children start under, its span if any."""
+    """One LangChain run: its root and parent, the context its children start under, its
+    span if any, and the prompt the latest template that ran directly under it made."""
 
-    __slots__ = ("context", "root", "span")
+    __slots__ = ("context", "parent", "prompt", "root", "span")
 
-    def __init__(self, root: _Root, context: SpanContext) -> None:
+    def __init__(self, root: _Root, context: SpanContext, parent: _Run | None = None) -> None:
         self.root = root
         self.context = context
+        self.parent = parent
         self.span: InferenceSpan | ToolSpan | None = None
+        self.prompt: Prompt | None = None
+
+    def nearest_prompt(self) -> Prompt | None:
+        """The prompt remembered on the closest ancestor run (``prompt | model``)."""
+        run, depth = self.parent, 0
+        while run is not None and depth < _MAX_DEPTH:
+            if run.prompt is not None:
+                return run.prompt
+            run, depth = run.parent, depth + 1
+        return None
 
 
 class CallbackHandler(BaseCallbackHandler):
@@ -99,7 +125,7 @@ class CallbackHandler(BaseCallbackHandler):
     ) -> _Run:
         parent = self._runs.get(parent_run_id) if parent_run_id is not None else None
         if parent is not None:
-            run = _Run(parent.root, parent.context)
+            run = _Run(parent.root, parent.context, parent)
         else:
             run = _Run(_Root(), self._root_context(metadata or {}))
         runs = self._runs
@@ -192,6 +218,11 @@ class CallbackHandler(BaseCallbackHandler):
                 input=prompt,
             )
             if span is not None:
+                template = run.nearest_prompt()
+                if template is not None and (
+                    template.name or template.version or current_prompt() is None
+                ):
+                    span.set_prompt(template)
                 self._begin(span, run)
         except Exception:
             count_internal_error()
@@ -316,7 +347,9 @@ class CallbackHandler(BaseCallbackHandler):
         if not is_enabled():
             return
         try:
-            self._open(run_id, parent_run_id, metadata)
+            run = self._open(run_id, parent_run_id, metadata)
+            if run.parent is not None and _is_prompt_template(serialized, kwargs):
+                run.parent.prompt = _template_prompt(serialized, metadata or {}, kwargs)
         except Exception:
             count_internal_error()
 
@@ -338,3 +371,70 @@ class CallbackHandler(BaseCallbackHandler):
 
 def _str(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+def _class_name(serialized: Any) -> str:
+    ids = serialized.get("id") if isinstance(serialized, dict) else None
+    return str(ids[-1]) if isinstance(ids, list) and ids else ""
+
+
+def _is_prompt_template(serialized: Any, kwargs: dict[str, Any]) -> bool:
+    if kwargs.get("run_type") == "prompt":
+        return True
+    ids = serialized.get("id") if isinstance(serialized, dict) else None
+    return isinstance(ids, list) and "prompts" in ids[:-1]
+
+
+def _template_prompt(
+    serialized: Any, metadata: dict[str, Any], kwargs: dict[str, Any]
+) -> Prompt | None:
+    """The prompt a template run names (see the module docstring), or None."""
+    run_name = str(kwargs.get("name") or "")
+    if run_name == _class_name(serialized) or run_name.endswith("PromptTemplate"):
+        run_name = ""  # LangChain's default: the class name, not the user's
+    hub = metadata.get("lc_hub_repo")
+    if hub and metadata.get("lc_hub_owner") not in (None, "", "-"):
+        hub = f"{metadata['lc_hub_owner']}/{hub}"
+    name = metadata.get("prompt_name") or run_name or hub or ""
+    version = metadata.get("prompt_version") or metadata.get("lc_hub_commit_hash")
+    template = _template_text(serialized)
+    if not (name or version or template):
+        return None
+    return Prompt(str(name), version, template)
+
+
+def _template_text(serialized: Any) -> str | None:
+    """A template's text from its serialized form: a ``PromptTemplate``'s template; a chat
+    template's messages one per line, ``<role>: <template>`` (placeholders as ``{name}``)."""
+    lines: list[str] = []
+    _collect_templates(serialized, "", lines, 0)
+    return "\n".join(lines) or None
+
+
+def _collect_templates(node: Any, role: str, out: list[str], depth: int) -> None:
+    if depth > _MAX_DEPTH:
+        return
+    if isinstance(node, list):
+        for item in node:
+            _collect_templates(item, role, out, depth + 1)
+        return
+    kwargs = node.get("kwargs") if isinstance(node, dict) else None
+    if not isinstance(kwargs, dict):
+        return
+    kind = _class_name(node)
+    if kind == "MessagesPlaceholder":
+        out.append(f"placeholder: {{{kwargs.get('variable_name')}}}")
+        return
+    if kind.endswith("MessagePromptTemplate"):
+        role = str(kwargs.get("role") or kind.removesuffix("MessagePromptTemplate").lower())
+    elif kind.endswith("Message") and isinstance(kwargs.get("content"), str):
+        out.append(
+            f"{kwargs.get('role') or kind.removesuffix('Message').lower()}: {kwargs['content']}"
+        )
+        return
+    template = kwargs.get("template")
+    if isinstance(template, str):
+        out.append(f"{role}: {template}" if role else template)
+        return
+    for value in kwargs.values():
+        _collect_templates(value, role, out, depth + 1)
