@@ -18,7 +18,11 @@ know about Ollive::
     │   ├── MediaTypeError                 a body in a media type ingest does not read
     │   ├── PayloadTooLargeError           a body or batch over the configured limits
     │   └── BackpressureError              writers are saturated; retry after ``retry_after_s``
-    └── RedactionError(RuntimeError)       redaction failed for a text; policy decides what happens
+    ├── RedactionError(RuntimeError)       redaction failed for a text; policy decides what happens
+    ├── DatasetError(LookupError)          no such dataset/version, or a source that cannot become one
+    ├── ExperimentError(RuntimeError)      no such run, or two runs that cannot be compared
+    └── EvaluatorError(ValueError)         an evaluator returned something that is not a score
+        └── JudgeError                     the judge model's reply is not a verdict, after retries
 """
 
 from __future__ import annotations
@@ -30,7 +34,11 @@ __all__ = [
     "BackpressureError",
     "ConfigError",
     "ContractError",
+    "DatasetError",
+    "EvaluatorError",
+    "ExperimentError",
     "IngestError",
+    "JudgeError",
     "MediaTypeError",
     "MigrationError",
     "OlliveError",
@@ -118,3 +126,23 @@ class BackpressureError(IngestError):
 
 class RedactionError(OlliveError, RuntimeError):
     """Redaction failed for a text; the configured policy decides what happens to the event."""
+
+
+class EvaluatorError(OlliveError, ValueError):
+    """An evaluator returned something that is not a score (the message says what it returned
+    and what is allowed), or a score that is not a finite number."""
+
+
+class JudgeError(EvaluatorError):
+    """An LLM judge's reply could not be read as a verdict, after its retries; the message
+    quotes the start of the last reply."""
+
+
+class DatasetError(OlliveError, LookupError):
+    """No such dataset or version, or a source that cannot become one; the message names the
+    datasets (or versions) that exist, or what to change."""
+
+
+class ExperimentError(OlliveError, RuntimeError):
+    """No such experiment run, a run name reused for another dataset version, or two runs
+    that cannot be compared."""

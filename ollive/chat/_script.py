@@ -5,6 +5,7 @@ Pure functions of the messages and a seeded :class:`random.Random`; no LangChain
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import re
@@ -12,9 +13,28 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
 
-__all__ = ["Plan", "detect_tool_calls", "plan", "split_words"]
+__all__ = [
+    "JUDGE_MARKER",
+    "Plan",
+    "detect_tool_calls",
+    "judge_reply",
+    "judge_score",
+    "plan",
+    "split_words",
+]
+
+JUDGE_MARKER = "[ollive-judge]"
+"""A system message holding this is a judge prompt (the literal of
+``ollive.evaluate.judge.JUDGE_MARKER``, which ``ollive.chat`` may not import; a test keeps
+the two equal)."""
 
 _ORDER = re.compile(r"\bORD[-\s]?(\d{3,6})\b", re.IGNORECASE)
 _TIME = re.compile(
@@ -133,6 +153,9 @@ def plan(messages: Sequence[BaseMessage], tools: Sequence[str], seed: int) -> Pl
     """What the model does next, given the conversation so far and the bound tool names."""
     rng = random.Random(seed)
     result = Plan(rng)
+    if (verdict := judge_reply(messages, rng)) is not None:
+        result.text = verdict
+        return result
     last = messages[-1] if messages else HumanMessage("")
     if isinstance(last, ToolMessage):
         result.text = _answer_from_tools(messages, rng)
@@ -226,3 +249,59 @@ def _answer_plain(text: str, turns: int, rng: random.Random) -> str:
         body.append("Building on what we discussed earlier, this should cover your case.")
     body.extend(rng.sample(_FILLERS, k=rng.randint(1, 3)))
     return rng.choice(_OPENERS) + " ".join(body) + rng.choice(_CLOSERS)
+
+
+# --- judge mode: a deterministic verdict for ollive.evaluate's LLM judge -----------------------
+
+_SCALE = re.compile(r"on a scale from (-?\d+(?:\.\d+)?) to (-?\d+(?:\.\d+)?)")
+_REFUSING = ("i can't", "i cannot", "i'm unable", "i am unable", "i'm sorry, but", "as an ai",
+             "i won't", "i must decline")  # fmt: skip
+_STOPWORDS = frozenset(("the", "and", "for", "you", "are", "with", "that", "this", "your",
+                        "can", "has", "have", "was", "not", "but", "its", "our", "from"))  # fmt: skip
+_VERDICTS = {
+    1: "The output is empty, so it does not answer the input at all.",
+    2: "The output refuses to help instead of answering the input.",
+    3: "The output is on topic but only partly addresses the input.",
+    4: "The output addresses the input reasonably well, with minor gaps.",
+    5: "The output agrees with the expected answer and addresses the input fully.",
+}
+
+
+def _tagged(text: str, tag: str) -> str | None:
+    """The text between ``<tag>`` and the last ``</tag>`` (the judge prompt's sections)."""
+    start, end = text.find(f"<{tag}>"), text.rfind(f"</{tag}>")
+    return text[start + len(tag) + 2 : end].strip() if 0 <= start < end else None
+
+
+def _content_words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z]{3,}|\d+", text.lower()) if w not in _STOPWORDS}
+
+
+def judge_score(output: str, expected: str | None) -> int:
+    """The demo judge's score from 1 to 5: empty 1, a refusal 2, sharing at least half of the
+    expected output's content words 5, else 3 or 4 by a hash of the output."""
+    text = " ".join(output.replace("\u2019", "'").lower().split())
+    if not text:
+        return 1
+    if any(phrase in text for phrase in _REFUSING):
+        return 2
+    wanted = _content_words(expected or "")
+    if wanted and len(wanted & _content_words(text)) * 2 >= len(wanted):
+        return 5
+    return 3 + hashlib.sha256(text.encode()).digest()[0] % 2
+
+
+def judge_reply(messages: Sequence[BaseMessage], rng: random.Random) -> str | None:
+    """The JSON verdict for a judge prompt (a system message with :data:`JUDGE_MARKER`), on
+    the prompt's scale; ``None`` for any other conversation."""
+    system = next((m.text for m in messages if isinstance(m, SystemMessage)), "")
+    if JUDGE_MARKER not in system:
+        return None
+    prompt = next((m.text for m in messages if isinstance(m, HumanMessage)), "")
+    score = judge_score(_tagged(prompt, "output") or "", _tagged(prompt, "expected_output"))
+    found = _SCALE.search(system)
+    lo, hi = (float(found[1]), float(found[2])) if found else (1.0, 5.0)
+    value = round(lo + (score - 1) * (hi - lo) / 4, 4)
+    reply = json.dumps({"score": int(value) if value.is_integer() else value,
+                        "reasoning": _VERDICTS[score]})  # fmt: skip
+    return f"```json\n{reply}\n```" if rng.random() < 0.25 else reply

@@ -9,6 +9,10 @@ No network, no weights. For a given ``seed`` and the same messages it answers th
 - it streams its answer word by word (``_stream`` / ``_astream``), with a time to first
   token and an inter-token delay scaled by ``latency_scale`` (0 makes it instant);
 - it reports ``usage_metadata`` counted with a characters-and-words heuristic;
+- given a judge prompt (a system message holding :data:`JUDGE_MARKER`, as
+  ``ollive.evaluate.judge.llm_judge`` sends), it replies with a JSON verdict on the prompt's
+  scale, from simple features of the judged output (empty, a refusal, words shared with the
+  expected output, else a hash), sometimes in a ```json fence;
 - it fails (:class:`DemoModelError`) or times out (:class:`DemoModelTimeout`) at
   ``error_rate`` and ``timeout_rate``.
 
@@ -37,10 +41,12 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import Field
 
 from ollive.chat import _script
+from ollive.chat._script import JUDGE_MARKER
 
 __all__ = [
     "DEMO_MODEL",
     "DEMO_PROVIDER",
+    "JUDGE_MARKER",
     "DemoChatModel",
     "DemoModelError",
     "DemoModelTimeout",
