@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -50,6 +51,7 @@ class Platform:
     ingest: Any
     dashboard: subprocess.Popen[bytes] | None = None
     alerts: Any = None
+    evaluator: Any = None
     started_at: float = field(default_factory=time.time)
 
     def stop(self) -> None:
@@ -61,11 +63,13 @@ class Platform:
                 self.dashboard.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.dashboard.kill()
-        if self.alerts is not None:
+        for actor in (self.alerts, self.evaluator):
+            if actor is None:
+                continue
             try:
-                ray.get(self.alerts.stop.remote(), timeout=5)
+                ray.get(actor.stop.remote(), timeout=5)
             except Exception as exc:
-                log.debug("alerts stop: %s", exc)
+                log.debug("actor stop: %s", exc)
         try:
             serve.delete("chat")
         except Exception as exc:
@@ -108,6 +112,7 @@ def start_platform(
     dashboard: bool = True,
     chat: bool = True,
     alerts: bool = True,
+    evaluations: bool = True,
     num_cpus: int = 4,
     echo: Any = print,
 ) -> Platform:
@@ -140,6 +145,10 @@ def start_platform(
             )
         if alerts:
             platform.alerts = _start_alerts(settings, warehouse_url)
+        rules_file = settings.evaluations_path
+        if evaluations and rules_file is not None:
+            echo(f"starting online evaluation ({rules_file}) ...")
+            platform.evaluator = _start_evaluator(settings, warehouse_url, rules_file)
         write_run_file(
             settings.run_file,
             {
@@ -225,6 +234,19 @@ def _start_alerts(settings: Settings, warehouse_url: str) -> Any:
         log_path=str(settings.home / "alerts.log"),
     )
     actor.start.remote()
+    return actor
+
+
+def _start_evaluator(settings: Settings, warehouse_url: str, rules_file: Path) -> Any:
+    """The online evaluator (its rules are checked here first: a bad file fails `ollive up`)."""
+    from ollive.evaluate.online import load_rules
+    from serve.evaluator import EVALUATOR_ACTOR, OnlineEvaluatorActor, demo_models
+
+    load_rules(rules_file, models=demo_models())
+    actor = OnlineEvaluatorActor.options(  # type: ignore[attr-defined]
+        name=EVALUATOR_ACTOR, namespace=NAMESPACE, get_if_exists=True
+    ).remote(warehouse_url, str(rules_file), settings.evaluation_interval_s)
+    ray.get(actor.ready.remote(), timeout=120)
     return actor
 
 

@@ -91,6 +91,53 @@ con = ollive.connect()
 print(json.dumps(find_values(con.warehouse, json.loads(sys.stdin.read()))))
 """
 
+SCORED = r"""
+import json, sys, time
+import ollive
+con = ollive.connect()
+rid, rule = sys.argv[1], sys.argv[2]
+deadline = time.monotonic() + 120
+sql = ("SELECT count() FROM scores FINAL WHERE session_id = 'online:" + rule + "' "
+       "AND toString(target_request_id) = '" + rid + "'")
+while (n := int(con.warehouse.scalar(sql))) == 0 and time.monotonic() < deadline:
+    time.sleep(1)
+print(n)
+"""
+
+# an experiment from a notebook-like process: a dataset from a filter over the chatbot's
+# traffic, a task calling the demo model under a prompt version (traced through the platform's
+# ingest by the LangChain callback), scored by two evaluators on the platform's Ray cluster
+EXPERIMENT = r"""
+import json, time
+import ollive
+from ollive.chat import DemoChatModel
+from ollive.evaluators import exact_match, not_refused
+from ollive.integrations.langchain import CallbackHandler
+con = ollive.connect()
+t = con.table("inference_logs")
+source = t.filter(t.service == "demo-chatbot", t.finish_reason == "stop").limit(4)
+ds = ollive.datasets.create(con, "e2e-answers", source, expected_output="output_preview")
+
+def task(item):
+    model = DemoChatModel(latency_scale=0.0, error_rate=0.0, timeout_rate=0.0)
+    with ollive.prompt("e2e-answer", version=2, template="Answer briefly: {input}"):
+        return model.invoke(item["input"], config={"callbacks": [CallbackHandler()]}).content
+
+run = ollive.experiments.run(ds, task, [not_refused(), exact_match()], name="e2e", progress=False)
+results = run.to_pandas()
+spans = con.table("tool_executions")
+traced = spans.filter(spans.session_id == run.run_id)
+inf = con.table("inference_logs")
+prompted = inf.filter(inf.prompt_name == "e2e-answer", inf.prompt_version == "2")
+deadline = time.monotonic() + 90
+while (traced.count().execute() < len(results) or prompted.count().execute() < len(results))         and time.monotonic() < deadline:
+    time.sleep(1)
+print(json.dumps({"status": run.status, "items": run.items, "succeeded": run.succeeded,
+                  "scores": int(results[["score.not_refused", "score.exact_match"]].notna().sum().sum()),
+                  "traced": int(traced.count().execute()), "prompted": int(prompted.count().execute()),
+                  "url": con.warehouse.url}))
+"""
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -112,6 +159,12 @@ def platform_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         OLLIVE_CHAT_ERROR_RATE="0",
         OLLIVE_CHAT_TIMEOUT_RATE="0",
         OLLIVE_ALERT_INTERVAL_S="3600",
+        OLLIVE_EVALUATION_INTERVAL_S="1",
+    )
+    # online evaluation from the default place, $OLLIVE_HOME/evaluations.toml
+    (home / "evaluations.toml").write_text(
+        '[[rule]]\nname = "e2e-refusals"\nevaluator = "not_refused"\n'
+        'where = { service = "demo-chatbot", finish_reason = "stop" }\n'
     )
     return env
 
@@ -342,6 +395,14 @@ def test_up_chat_query_down_up(platform_env: dict[str, str]) -> None:
         control = _python(platform_env, FIND, stdin=json.dumps([str(turns[-1]["conversation_id"])]))
         # positive control: the scan does see stored text
         assert any(table == "inference_logs" for table, _, _ in control), control
+
+        # online evaluation: the chatbot's answer was scored by the platform's evaluator
+        assert _python(platform_env, SCORED, request_id, "e2e-refusals") == 1
+        # an experiment from another process, on the platform's Ray, traced via its ingest
+        exp = _python(platform_env, EXPERIMENT)
+        assert exp["status"] == "finished" and exp["succeeded"] == exp["items"] == 4, exp
+        assert exp["scores"] == 8 and str(exp["url"]).startswith("ray://"), exp
+        assert exp["traced"] == 4 and exp["prompted"] == 4, exp
 
         # SIGTERM to the supervisor (`ollive down`) while a client streams events
         load = _Load(base, bodies)

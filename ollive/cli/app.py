@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ollive.cli import admin, bench, data, export, platform
+from ollive.cli import admin, bench, data, evaluate, export, platform
 from ollive.cli._typer import typer
 from ollive.config import get_settings
 
@@ -18,6 +18,8 @@ app.add_typer(platform.app)
 app.add_typer(data.app)
 app.add_typer(admin.app)
 app.add_typer(export.app)
+app.add_typer(evaluate.datasets_app, name="datasets")
+app.add_typer(evaluate.experiments_app, name="experiments")
 app.add_typer(bench.app, name="bench")
 
 

@@ -20,6 +20,7 @@ from ollive.cli._supervise import (
 from ollive.cli._typer import open_resolved, typer
 from ollive.config import DEMO_PROJECT, Settings, get_settings
 from ollive.config.runfile import read_run_file, remove_run_file, write_run_file
+from ollive.evaluate import DEMO_EVALUATIONS
 
 __all__ = ["app"]
 
@@ -31,6 +32,9 @@ def up_command(
     dashboard: bool = typer.Option(True, help="Serve the dashboard."),
     chat: bool = typer.Option(True, help="Deploy the demo chatbot."),
     alerts: bool = typer.Option(True, help="Run the alert evaluator."),
+    evaluations: bool = typer.Option(
+        True, help="Run online evaluation when a rules file is set (OLLIVE_EVALUATIONS_FILE)."
+    ),
     detach: bool = typer.Option(
         False,
         "--detach",
@@ -41,12 +45,13 @@ def up_command(
         900.0, "--timeout", help="With --detach: how long to wait for every part."
     ),
 ) -> None:
-    """Start the platform (Ray, Valkey, warehouse, ingest, chatbot, dashboard, alerts) and
-    supervise it until Ctrl-C or `ollive down`; the data is kept."""
+    """Start the platform (Ray, Valkey, warehouse, ingest, chatbot, dashboard, alerts, online
+    evaluation) and supervise it until Ctrl-C or `ollive down`; the data is kept."""
+    parts = {"dashboard": dashboard, "chat": chat, "alerts": alerts, "evaluations": evaluations}
     if detach:
-        up_detached(get_settings(), timeout_s, dashboard=dashboard, chat=chat, alerts=alerts)
+        up_detached(get_settings(), timeout_s, **parts)
     else:
-        up(get_settings(), dashboard=dashboard, chat=chat, alerts=alerts)
+        up(get_settings(), **parts)
 
 
 @app.command("down")
@@ -230,6 +235,8 @@ def _demo(
 ) -> None:
     from ollive.demo.traffic import TrafficConfig, print_report, run_traffic
 
+    if settings.evaluations_path is None:  # the demo scores its chatbot's answers online
+        settings = settings.model_copy(update={"evaluations_file": DEMO_EVALUATIONS})
     run = already_running(settings)
     platform = None if run else start_here(settings)
     urls = run["urls"] if run else platform.urls  # type: ignore[union-attr]

@@ -149,6 +149,14 @@ class Settings(BaseSettings):
         None, description="Alert rules (TOML/YAML/JSON); unset: defaults."
     )
     alert_interval_s: float = Field(60.0, gt=0, description="How often the alert evaluator runs.")
+    evaluations_file: Path | None = Field(
+        None,
+        description="Online-evaluation rules (evaluations.toml, docs/evaluate.md); unset: "
+        "OLLIVE_HOME/evaluations.toml when it exists (`ollive demo` uses a demo file).",
+    )
+    evaluation_interval_s: float = Field(
+        10.0, gt=0, description="How often the online evaluator looks for new events."
+    )
     chat_replicas: int = Field(1, ge=1, description="Chatbot replicas on Serve.")
     chat_service: str = Field(
         "demo-chatbot", description="Service name of the chatbot's own events."
@@ -174,6 +182,15 @@ class Settings(BaseSettings):
     def spool_dir(self) -> Path:
         """Dead-letter directory for batches the warehouse refused."""
         return self.home / "spool"
+
+    @property
+    def evaluations_path(self) -> Path | None:
+        """The online-evaluation rules to run: OLLIVE_EVALUATIONS_FILE, else
+        OLLIVE_HOME/evaluations.toml when it exists, else none."""
+        if self.evaluations_file is not None:
+            return self.evaluations_file
+        default = self.home / "evaluations.toml"
+        return default if default.exists() else None
 
     @property
     def run_file(self) -> Path:

@@ -13,7 +13,9 @@ twin with the same arguments returning the Ibis expression it executes, to refin
 
 Explore: ``search`` (text and filters) -> ``trace`` (the span tree) -> ``timeline``, and
 ``users``, ``sessions``, ``scores``, ``data_health`` (the pipeline's own lag, rejects, dead
-letters and aggregate freshness).
+letters and aggregate freshness). Quality: ``prompts`` (latency, cost, errors and scores per
+prompt version), ``experiment_runs``, ``experiment_results``, ``compare_runs``, ``datasets``
+and ``evaluation_state`` (what ``ollive.evaluate`` wrote).
 
 Filter values are bound as Ibis literals, never pasted into SQL.
 """
@@ -28,6 +30,16 @@ from ollive.insights.conversations import (
     timeline_expr,
     top_conversations,
     top_conversations_expr,
+)
+from ollive.insights.evaluations import (
+    RESULT_COLUMNS,
+    compare_runs,
+    dataset_versions,
+    datasets,
+    evaluation_state,
+    experiment_results,
+    experiment_runs,
+    run_summary,
 )
 from ollive.insights.export import ExportReport, export
 from ollive.insights.filters import Filters, parse_duration
@@ -45,6 +57,7 @@ from ollive.insights.metrics import (
     usage_expr,
 )
 from ollive.insights.people import sessions, sessions_expr, users, users_expr
+from ollive.insights.prompts import PROMPT_COLUMNS, prompts, prompts_expr
 from ollive.insights.scores import scores, scores_expr
 from ollive.insights.search import SEARCH_COLUMNS, search, search_expr
 from ollive.insights.tools import decode_tool_calls, tool_stats, tool_stats_expr
@@ -52,6 +65,8 @@ from ollive.insights.traces import TRACE_COLUMNS, span_tree, trace, trace_expr
 
 __all__ = [
     "ANOMALY_COLUMNS",
+    "PROMPT_COLUMNS",
+    "RESULT_COLUMNS",
     "SEARCH_COLUMNS",
     "TIMELINE_COLUMNS",
     "TRACE_COLUMNS",
@@ -72,8 +87,17 @@ __all__ = [
     "export",
     "latency",
     "latency_expr",
+    "compare_runs",
+    "dataset_versions",
+    "datasets",
+    "evaluation_state",
+    "experiment_results",
+    "experiment_runs",
+    "run_summary",
     "load_rules",
     "parse_duration",
+    "prompts",
+    "prompts_expr",
     "scores",
     "scores_expr",
     "search",

@@ -43,6 +43,7 @@ __all__ = [
     "arrow_schema",
     "connect",
     "ibis_connection",
+    "join_platform",
     "open_warehouse",
     "parse_warehouse_url",
     "replay_spool",
@@ -114,7 +115,7 @@ def open_warehouse(
             parsed, timeout_s=s.warehouse_timeout_s if timeout_s is None else timeout_s
         )
     else:
-        _join_platform(s)
+        join_platform(s)
         from ollive.store.actor import ActorWarehouse
 
         warehouse = ActorWarehouse(parsed.actor_name)
@@ -126,15 +127,17 @@ def open_warehouse(
     return warehouse
 
 
-def _join_platform(settings: Settings) -> None:
+def join_platform(settings: Settings | None = None) -> None:
     """Connect this process to the running platform's Ray cluster (once), authenticating
     the way the platform's cluster does (the run file says how)."""
     import logging
 
     import ray
 
+    from ollive.config import get_settings
     from ollive.config.runfile import ray_auth_env, read_run_file
 
+    settings = settings or get_settings()
     if ray.is_initialized():
         return
     run = read_run_file(settings.run_file) or {}
