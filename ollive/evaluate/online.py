@@ -286,6 +286,8 @@ class OnlineEvaluator:
         watermark, floor = state["watermark"], state["floor"]
         report = StepReport(rule.name, watermark=watermark, floor=floor)
         if upper <= watermark:
+            if state["new"]:  # a rule starting "now": record its start, or it never begins
+                self._save(rule, state, report)
             return report
         candidates = self._candidates_sql(rule, watermark, upper, floor)
         backlog = int(self.warehouse.scalar(f"SELECT count() FROM ({candidates})"))
@@ -405,10 +407,11 @@ class OnlineEvaluator:
         if df.empty:
             now = datetime.fromtimestamp(self.clock(), UTC)
             start = now if rule.start == "now" else now - _duration(rule.start, "start")
-            return {"watermark": start, "floor": start, "scored": 0, "skipped": 0, "errors": 0,
+            return {"new": True, "watermark": start, "floor": start, "scored": 0, "skipped": 0, "errors": 0,
                     "judge_calls": 0, "judge_cost_usd": 0.0}  # fmt: skip
         row = df.iloc[0]
         return {
+            "new": False,
             "watermark": _utc(row["watermark"]),
             "floor": _utc(row["floor"]),
             "scored": int(row["scored"]),

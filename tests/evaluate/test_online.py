@@ -276,3 +276,21 @@ def test_the_evaluator_actor_killed_mid_stream_misses_nothing_and_scores_nothing
     assert len(sent) >= 400
     assert set(scored) == sent, f"missed {len(sent - set(scored))}"
     assert set(scored.values()) == {1}
+
+
+def test_a_rule_starting_now_scores_what_arrives_after_it_began(
+    warehouse: Any, project: str
+) -> None:
+    """The default start ("now") with a settle time: the first step records the start, the
+    traffic after it is scored, the traffic before it is not."""
+    clock = [time.time()]
+    rule = OnlineRule(f"now-{project}", not_refused(), where={"project": project})
+    evaluator = OnlineEvaluator(warehouse, [rule], settle_s=5.0, clock=lambda: clock[0])
+    before = _inferences(project, 3, ingested=datetime.now(UTC) - timedelta(seconds=30))
+    warehouse.insert_arrow("inference_logs", before)
+    assert evaluator.step()[0].scored == 0
+    after = _inferences(project, 4, ingested=datetime.fromtimestamp(clock[0] + 1, UTC))
+    warehouse.insert_arrow("inference_logs", after)
+    clock[0] += 10  # past the settle time
+    assert evaluator.step()[0].scored == 4
+    assert set(_scores(warehouse, project, rule.name)) == _ids(after)
