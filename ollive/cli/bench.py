@@ -136,6 +136,37 @@ def bench_redact(
         raise typer.BadParameter("use --corpus faker or --corpus own", param_hint="--corpus")
 
 
+@app.command("evaluate")
+def bench_evaluate(
+    items: int = typer.Option(10_000, "--items", min=1, help="Dataset items of the experiment."),
+    concurrency: int = typer.Option(4, "--concurrency", min=1, help="Experiment chunks at once."),
+    online_seconds: float = typer.Option(
+        60.0, "--online-seconds", min=1.0, help="How long demo-like traffic is produced."
+    ),
+    rate: float = typer.Option(
+        2.0, "--rate", min=0.1, help="Chat turns per second (`ollive demo`'s default)."
+    ),
+    interval_s: float = typer.Option(
+        2.0, "--interval", min=0.1, help="Seconds between online-evaluation steps."
+    ),
+    warehouse: str | None = typer.Option(
+        None, "--warehouse", help="Warehouse URL (default: chDB in a fresh temp dir)."
+    ),
+) -> None:
+    """Experiment items/s on Ray (scores written exactly), and the lag of online evaluation
+    with the demo rules under demo-like traffic."""
+    from ollive.bench.evaluate import run_evaluate_bench
+
+    figures = run_evaluate_bench(
+        items, concurrency=concurrency, online_seconds=online_seconds, rate=rate,
+        interval_s=interval_s, warehouse_url=warehouse, echo=typer.echo,
+    )  # fmt: skip
+    emit_figures(figures)
+    if not figures["ok"]:
+        typer.echo("evaluate bench: scores missing or duplicated (see the figures)", err=True)
+        raise typer.Exit(1)
+
+
 @app.command("soak")
 def bench_soak(
     minutes: float = typer.Option(10.0, "--minutes", min=0.1, help="How long to hold the load."),
