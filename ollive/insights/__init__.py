@@ -40,6 +40,8 @@ from ollive.insights.evaluations import (
     experiment_results,
     experiment_runs,
     run_summary,
+    scores_by_origin,
+    scores_by_origin_expr,
 )
 from ollive.insights.export import ExportReport, export
 from ollive.insights.filters import Filters, parse_duration
@@ -94,6 +96,8 @@ __all__ = [
     "experiment_results",
     "experiment_runs",
     "run_summary",
+    "scores_by_origin",
+    "scores_by_origin_expr",
     "load_rules",
     "parse_duration",
     "prompts",

@@ -17,11 +17,16 @@
   Empty when no platform reported in the window (a seeded or copied warehouse).
 - **freshness**: per 5-minute aggregate, the newest raw event and the newest aggregate
   bucket; ``behind_s`` > 0 means the materialized view lags its raw table.
+- **evaluations** (from ``evaluation_state``, written by the online evaluator): per rule,
+  its watermark and how far it trails now (``lag_s``), the ``backlog`` of events waiting
+  to be scored, and the totals scored, skipped and failed, judge calls and judge cost.
+  Empty when no online evaluation ran (no ``OLLIVE_EVALUATIONS_FILE``); not narrowed by
+  the filters (a rule's state is one row, whatever the window).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -30,11 +35,12 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from ollive.insights import _sources as s
+from ollive.insights.evaluations import evaluation_state
 from ollive.insights.filters import Filters
 from ollive.store.pipeline_stats import GAUGES, INGEST_COUNTERS, WRITER_COUNTERS
 from ollive.store.tables import AGGREGATES, TIME_COLUMNS
 
-__all__ = ["DataHealth", "data_health", "data_health_expr"]
+__all__ = ["EVALUATION_COLUMNS", "DataHealth", "data_health", "data_health_expr"]
 
 #: kind of event -> its raw table and the column saying when it finished
 _KINDS = {
@@ -43,17 +49,24 @@ _KINDS = {
     "log": ("application_logs", "timestamp"),
     "score": ("scores", "timestamp"),
 }
+#: the columns of :attr:`DataHealth.evaluations`, one row per online-evaluation rule
+EVALUATION_COLUMNS = ("rule", "watermark", "lag_s", "backlog", "scored", "skipped", "errors",
+                      "judge_calls", "judge_cost_usd", "updated_at")  # fmt: skip
 
 
 @dataclass(frozen=True)
 class DataHealth:
     """What :func:`data_health` returns: ``summary`` (one row per headline figure),
-    ``lag``, ``pipeline`` and ``freshness`` DataFrames (see the module docstring)."""
+    ``lag``, ``pipeline``, ``freshness`` and ``evaluations`` DataFrames (see the module
+    docstring)."""
 
     summary: pd.DataFrame
     lag: pd.DataFrame
     pipeline: pd.DataFrame
     freshness: pd.DataFrame
+    evaluations: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(EVALUATION_COLUMNS))
+    )
 
     def _repr_html_(self) -> str:
         parts = [
@@ -61,6 +74,7 @@ class DataHealth:
             ("Ingest lag and volume", self.lag),
             ("Pipeline", self.pipeline),
             ("Aggregate freshness", self.freshness),
+            ("Online evaluation", self.evaluations),
         ]
         return "".join(f"<h4>{title}</h4>{df.to_html(index=False)}" for title, df in parts)
 
@@ -167,4 +181,6 @@ def data_health(con: Any, filters: Filters | None = None, **kw: Any) -> DataHeal
         "platform_reports": total("reports"),
     }
     summary = pd.DataFrame({"metric": list(figures), "value": list(figures.values())})
-    return DataHealth(summary=summary, lag=lag, pipeline=pipeline, freshness=freshness)
+    evaluations = evaluation_state(con)[list(EVALUATION_COLUMNS)].reset_index(drop=True)
+    return DataHealth(summary=summary, lag=lag, pipeline=pipeline, freshness=freshness,
+                      evaluations=evaluations)  # fmt: skip

@@ -7,8 +7,8 @@
 >>> ollive.ui.Traces(con)                       # doctest: +SKIP
 
 Every page (``Overview``, ``Traces``, ``Sessions``, ``Users``, ``Tools``, ``Scores``,
-``Alerts``, ``DataHealth``) takes ``(con, filter_bar=None)`` and has ``refresh()`` and
-``last_refresh_s``; ``ollive dashboard`` serves each at its own URL (see docs/dashboard.md).
+``Experiments``, ``Alerts``, ``DataHealth``) takes ``(con, filter_bar=None)`` and has
+``refresh()`` and ``last_refresh_s``; ``ollive dashboard`` serves each at its own URL (see docs/dashboard.md).
 In front ends that only render ipywidgets (VS Code ...), use
 ``pn.extension(comms="ipywidgets")`` or ``Dashboard(con).ipywidget()``.
 """
@@ -30,6 +30,7 @@ from ollive.ui.pages import (
     PAGES,
     Alerts,
     DataHealth,
+    Experiments,
     Overview,
     Page,
     Scores,
@@ -48,6 +49,7 @@ __all__ = [
     "CostChart",
     "Dashboard",
     "DataHealth",
+    "Experiments",
     "FilterBar",
     "KpiCards",
     "LatencyChart",

@@ -2,7 +2,7 @@
 in the URL's query string.
 
 - ``/`` overview, ``/traces``, ``/sessions``, ``/users``, ``/tools``, ``/scores``,
-  ``/alerts``, ``/health`` (:data:`~ollive.ui.pages.PAGES`).
+  ``/experiments``, ``/alerts``, ``/health`` (:data:`~ollive.ui.pages.PAGES`).
 - The filter bar's ``window``/``service``/``provider``/``model`` and the page's own state
   (:attr:`Page.url_params <ollive.ui.pages.Page.url_params>`: ``q``/``trace_id`` on traces,
   ``user``, ``session`` ...) are read from the URL when a page opens and written back to it

@@ -23,7 +23,8 @@ __all__ = ["Dashboard"]
 class Dashboard(pn.viewable.Viewer):
     """``Dashboard(con)``: the filter bar over tabs, one per page: Overview (KPI cards,
     latency, throughput/errors, cost, top conversations with drill-down, tool statistics,
-    anomalies), Traces, Sessions, Users, Tools, Scores, Alerts, Data health.
+    anomalies), Traces, Sessions, Users, Tools, Scores, Datasets & Experiments, Alerts,
+    Data health.
 
     Only the overview queries when made; another page is made (and queries) when its tab
     is first opened, or with :meth:`page`. ``refresh_s`` re-queries the pages made so far

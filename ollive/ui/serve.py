@@ -23,7 +23,8 @@ def serve_dashboard(
     alert_rules: str | Path | None = None,
 ) -> None:
     """Serve the explorer's pages on ``address:port`` until interrupted: ``/`` overview,
-    ``/traces``, ``/sessions``, ``/users``, ``/tools``, ``/scores``, ``/alerts``, ``/health``.
+    ``/traces``, ``/sessions``, ``/users``, ``/tools``, ``/scores``, ``/experiments``,
+    ``/alerts``, ``/health``.
 
     Each browser session gets its own page (the very object a notebook shows) over one
     shared connection, in a sidebar layout; the filters and the page's state live in the

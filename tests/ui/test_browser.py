@@ -1,6 +1,7 @@
 """The served dashboard in Debian's headless Chromium: login, every page with data, no
-console errors, no failed or external requests, the trace explorer driven like a user
-(search, click, URL), a screenshot per page in artifacts/dashboard-<page>.png.
+console errors, no failed or external requests, the trace explorer and the experiments page
+driven like a user (search, click, tick, URL), a screenshot per page in
+artifacts/dashboard-<page>.png.
 
 One server (over a 100k-event seeded chDB directory plus a 10,000-span trace) and one
 logged-in browser serve the whole module."""
@@ -30,7 +31,8 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
         "--disable-sync", "--no-first-run"]  # fmt: skip
 #: route -> screenshot name
 ROUTES = {"/": "overview", "/traces": "traces", "/sessions": "sessions", "/users": "users",
-          "/tools": "tools", "/scores": "scores", "/alerts": "alerts", "/health": "health"}  # fmt: skip
+          "/tools": "tools", "/scores": "scores", "/experiments": "experiments",
+          "/alerts": "alerts", "/health": "health"}  # fmt: skip
 
 pytestmark = [
     pytest.mark.slow,
@@ -40,13 +42,15 @@ pytestmark = [
 ]
 
 # What the test knows of the data before the server holds the directory: the text of a
-# recent inference that called tools, the first search result for it and its trace's spans.
+# recent inference that called tools, the first search result for it and its trace's spans;
+# and a dataset with two experiment runs (the newer's first item traced) and an online rule.
 FACTS = r"""
 import json, sys
 import ollive.insights as oi
 from ollive.store import connect
 from datetime import UTC, datetime, timedelta
 from ollive.demo.big_trace import seed_big_trace
+from tests.ui._evaluations import seed_evaluations
 
 con = connect(sys.argv[1])
 for trace_id in oi.search(con, kinds=["tool"], window="24h", limit=50)["trace_id"].unique():
@@ -61,11 +65,12 @@ for trace_id in oi.search(con, kinds=["tool"], window="24h", limit=50)["trace_id
         break
 project = con.warehouse.scalar("SELECT any(project) FROM inference_logs")
 big = seed_big_trace(con.warehouse, datetime.now(UTC) - timedelta(minutes=30), project=project)
+evaluated = seed_evaluations(con.warehouse, project, trace_id=first["trace_id"])
 print(json.dumps({
     "text": text, "first_trace": first["trace_id"], "first_name": first["name"],
     "first_spans": found["name"].tolist(), "known_trace": trace_id,
     "known_tools": sorted(set(known.loc[known["kind"] == "tool", "name"])),
-    "big_trace": big["trace_id"],
+    "big_trace": big["trace_id"], "runs": evaluated["runs"],
 }))
 """
 
@@ -270,4 +275,29 @@ def test_links_keep_filters_and_name_the_user(browser: Browser, served: Served) 
     page.locator(".ollive-nav a", has_text="Sessions").click()
     page.wait_for_selector(".ollive-sessions-table .tabulator-row", timeout=120_000)
     assert urlparse(page.url).path == "/sessions" and "window=7d" in page.url, page.url
+    assert not browser.take_problems()
+
+
+def test_tick_a_run_then_compare_two(browser: Browser, served: Served) -> None:
+    page, runs = browser.page, served.facts["runs"]
+    browser.open("/experiments", ready=".ollive-runs-table .tabulator-row")
+    ticks = page.locator(".ollive-runs-table .tabulator-row input[type=checkbox]")
+    ticks.nth(0).click()  # the newest run: its summary and results
+    page.wait_for_selector(".ollive-results-table .tabulator-row", timeout=60_000)
+    page.wait_for_selector(".ollive-run-summary-table .tabulator-row", timeout=60_000)
+    page.wait_for_function("() => location.search.includes('run=')", timeout=60_000)
+    assert parse_qs(urlparse(page.url).query)["run"] == [runs["candidate"]], page.url
+    traced = page.locator(".ollive-results-table a[href*='traces?trace_id=']")
+    assert traced.count() == 1  # its first item's trace opens on the traces page
+    ticks.nth(1).click()  # and the older one: the two compared
+    page.wait_for_selector(".ollive-comparison-table .tabulator-row", timeout=60_000)
+    page.wait_for_selector(".ollive-comparison-chart canvas", timeout=60_000)
+    page.wait_for_selector(".ollive-changes-table .tabulator-row", timeout=60_000)
+    page.wait_for_timeout(1000)  # let the chart draw
+    query = parse_qs(urlparse(page.url).query)
+    browser.screenshot("experiments")
+    assert (query["run"], query["baseline"]) == ([runs["candidate"]], [runs["baseline"]])
+    compared = " ".join(page.locator(".ollive-comparison-table .tabulator-row").all_inner_texts())
+    assert "helpfulness" in compared and "better" in compared, compared
+    assert page.locator(".ollive-error").count() == 0
     assert not browser.take_problems()

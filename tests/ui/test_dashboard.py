@@ -14,13 +14,16 @@ from ollive.store._ibis import Connection
 
 @pytest.fixture(scope="module")
 def recent(warehouse: Any) -> Connection:
-    """A project with synthetic traffic over the last 2 days (ending now)."""
+    """A project with synthetic traffic over the last 2 days (ending now), and a dataset
+    with two experiment runs and online evaluation scores."""
     import uuid
 
     from ollive.demo.synth import seed_warehouse
+    from tests.ui._evaluations import seed_evaluations
 
     project = f"ui-{uuid.uuid4().hex[:8]}"
     seed_warehouse(warehouse, events=30_000, days=2, project=project)
+    seed_evaluations(warehouse, project)
     return Connection.from_warehouse(warehouse, project=project)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ollive.ui.pages._page import Page
 from ollive.ui.pages.alerts import Alerts
+from ollive.ui.pages.experiments import Experiments
 from ollive.ui.pages.health import DataHealth
 from ollive.ui.pages.overview import Overview
 from ollive.ui.pages.people import Sessions, Users
@@ -20,6 +21,7 @@ __all__ = [
     "PAGES",
     "Alerts",
     "DataHealth",
+    "Experiments",
     "Overview",
     "Page",
     "Scores",
@@ -37,6 +39,7 @@ PAGES: tuple[type[Page], ...] = (
     Users,
     Tools,
     Scores,
+    Experiments,
     Alerts,
     DataHealth,
 )

@@ -1,4 +1,5 @@
-"""The data-health page: the pipeline's own lag, volume, rejects, dead letters, freshness."""
+"""The data-health page: the pipeline's own lag, volume, rejects, dead letters, freshness, and
+the online evaluator's state."""
 
 from __future__ import annotations
 
@@ -23,12 +24,16 @@ _FORMATS = {"events": "{value:,.0f}", "events_per_min": "{value:,.1f}",
 _CHART = {"height": 320, "responsive": True, "grid": True}
 NO_PLATFORM = ("No platform reported in this window (a seeded or copied warehouse): the "
                "ingest replicas and writers report here while `ollive up` runs.")  # fmt: skip
+NO_ONLINE = "No online evaluation: set OLLIVE_EVALUATIONS_FILE, see docs/evaluate.md."
+#: how a rule with a backlog (events waiting to be scored) stands out
+BACKLOG_STYLE = "background-color: #fff3cd; color: #8a5300; font-weight: 600"
 
 
 class DataHealth(Page):
     """``DataHealth(con)``: :func:`ollive.insights.data_health` over the window: summary
     cards, ingest lag and volume per kind and service (table and chart), the pipeline's
-    counters per replica and writer, and the freshness of the 5-minute aggregates."""
+    counters per replica and writer, the freshness of the 5-minute aggregates, and the
+    online evaluation rules (watermark, lag, backlog highlighted when > 0, totals)."""
 
     title = "Data health"
     route = "/health"
@@ -41,6 +46,7 @@ class DataHealth(Page):
             "Pipeline (ingest replicas and writers)", css="ollive-health-pipeline"
         )
         self.freshness = Section("Aggregate freshness", css="ollive-health-freshness")
+        self.evaluations = Section("Online evaluation", css="ollive-health-evaluations")
         self.health: oi.DataHealth | None = None
 
     def _refresh(self) -> None:
@@ -49,7 +55,8 @@ class DataHealth(Page):
         except Exception as exc:  # shown in place, like every section
             self.health = None
             shown = failure(f"Data health: {exc}")
-            for section in (self.summary, self.lag, self.lag_chart, self.pipeline, self.freshness):
+            for section in (self.summary, self.lag, self.lag_chart, self.pipeline, self.freshness,
+                            self.evaluations):  # fmt: skip
                 section.replace(shown.clone())
             return
         h = self.health
@@ -59,6 +66,14 @@ class DataHealth(Page):
         self.lag_chart.load(lambda: h.lag, self._chart)
         self.pipeline.load(lambda: h.pipeline, lambda df: table(df), empty=hint(NO_PLATFORM))
         self.freshness.load(lambda: h.freshness if events else h.freshness.iloc[0:0], table)
+        self.evaluations.load(lambda: h.evaluations, self._evaluations, empty=hint(NO_ONLINE))
+
+    @staticmethod
+    def _evaluations(df: pd.DataFrame) -> Any:
+        """One row per rule; a backlog (events waiting to be scored) stands out."""
+        shown = table(rounded(df.round({"lag_s": 1}), 4), css=("ollive-evaluations-table",))
+        shown.style.map(lambda n: BACKLOG_STYLE if n > 0 else "", subset=["backlog"])
+        return shown
 
     @staticmethod
     def _cards(df: pd.DataFrame) -> Any:
@@ -86,4 +101,5 @@ class DataHealth(Page):
 
     def _layout(self) -> pn.viewable.Viewable:
         return pn.Column(self.summary, pn.Row(self.lag, self.lag_chart, sizing_mode="stretch_width"),
-                         self.pipeline, self.freshness, sizing_mode="stretch_width")  # fmt: skip
+                         self.pipeline, self.freshness, self.evaluations,
+                         sizing_mode="stretch_width")  # fmt: skip
