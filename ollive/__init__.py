@@ -56,9 +56,12 @@ _LAZY_SUBMODULES = frozenset(
         "cache",
         "chat",
         "config",
+        "datasets",
         "demo",
         "errors",
         "evaluate",
+        "evaluators",
+        "experiments",
         "events",
         "ids",
         "ingest",
@@ -72,22 +75,14 @@ _LAZY_SUBMODULES = frozenset(
 )
 
 
-#: the evaluation modules under their short names: ``ollive.datasets.create(...)``
-_EVALUATE_ALIASES = {
-    "datasets": "ollive.evaluate.datasets",
-    "experiments": "ollive.evaluate.experiments",
-    "evaluators": "ollive.evaluate.evaluators",
-}
-
-
 def __getattr__(name: str) -> object:
     """``ollive.insights``, ``ollive.ui``, ``ollive.datasets`` ... are imported on first use,
     so that importing ``ollive`` in an application stays light (no Ray, chDB, Presidio, Ibis
     or Panel)."""
-    if name in _LAZY_SUBMODULES or name in _EVALUATE_ALIASES:
+    if name in _LAZY_SUBMODULES:
         import importlib
 
-        return importlib.import_module(_EVALUATE_ALIASES.get(name, f"ollive.{name}"))
+        return importlib.import_module(f"ollive.{name}")
     raise AttributeError(f"module 'ollive' has no attribute {name!r}")
 
 

@@ -143,7 +143,10 @@ def prompts_expr(
         joined = expr.left_join(per, [expr[k] == per[f"by_{k}"] for k in keys])
         columns: dict[str, Any] = {}
         for n in names:
-            columns[f"score.{n}"] = joined[f"score.{n}"]
+            # ClickHouse fills a left join's misses with 0 (join_use_nulls=0): a version
+            # without this score must read NaN, not a mean of 0
+            count = ibis.coalesce(joined[f"score_n.{n}"], 0)
+            columns[f"score.{n}"] = ibis.ifelse(count > 0, joined[f"score.{n}"], ibis.null())
             columns[f"score_n.{n}"] = ibis.coalesce(joined[f"score_n.{n}"], 0)
         expr = joined.select(*keys, *PROMPT_COLUMNS[2:], **columns)
     return expr.order_by([*keys[:-1], "first_seen", "prompt_version"])
