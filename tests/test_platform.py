@@ -338,7 +338,7 @@ def test_up_chat_query_down_up(platform_env: dict[str, str]) -> None:
     from ollive.bench import drive, make_events
 
     service = f"sigterm-{uuid.uuid4().hex[:8]}"
-    events = make_events(100_000, service, seed=11)  # ~25 s of load: outlasts the shutdown
+    events = make_events(60_000, service, seed=11)  # ~15 s of load: outlasts the shutdown
     bodies = [
         gzip.compress(json.dumps({"events": events[i : i + 200]}).encode())
         for i in range(0, len(events), 200)
