@@ -42,6 +42,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ollive.errors import ConfigError, DatasetError
+from ollive.insights.evaluations import decode_json
 from ollive.store.quoting import sql_literal
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -336,7 +337,7 @@ def _items_frame(con: Connection, project: str, name: str, version: int) -> pd.D
     if df.empty:
         return pd.DataFrame(columns=builtins.list(ITEM_COLUMNS))
     for column in ("input", "expected_output", "metadata"):
-        df[column] = df[column].map(_decode)
+        df[column] = df[column].map(decode_json)
     df["version"] = df["version"].astype("int64")
     return df[builtins.list(ITEM_COLUMNS)].reset_index(drop=True)
 
@@ -570,15 +571,6 @@ def _text(value: Any) -> str | None:
 
 def _json_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
-
-
-def _decode(text: Any) -> Any:
-    if not isinstance(text, str) or text == "":
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
 
 
 def _check_name(name: str) -> None:

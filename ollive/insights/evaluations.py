@@ -33,6 +33,7 @@ __all__ = [
     "SCORE_ORIGINS",
     "compare_runs",
     "dataset_versions",
+    "decode_json",
     "datasets",
     "evaluation_state",
     "experiment_results",
@@ -183,7 +184,7 @@ def experiment_results(con: Any, run_id: str) -> pd.DataFrame:
         )[["item_id", "input", "expected_output"]]
     out = results.merge(items, on="item_id", how="left")
     for column in ("input", "expected_output", "output"):
-        out[column] = out[column].map(_decode)
+        out[column] = out[column].map(decode_json)
     out = out[list(RESULT_COLUMNS)]
     scores = _run_scores(con, [run_id])
     if not scores.empty:
@@ -292,7 +293,8 @@ def _bootstrap_ci(values: np.ndarray, n_boot: int, seed: int) -> tuple[float, fl
     return float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))
 
 
-def _decode(text: Any) -> Any:
+def decode_json(text: Any) -> Any:
+    """A stored JSON text column's value: decoded, ``None`` when empty, as is when not JSON."""
     if not isinstance(text, str) or text == "":
         return None
     try:
