@@ -359,7 +359,9 @@ class OnlineEvaluator:
                 f"SELECT count() FROM ({candidates}) WHERE ingested_at <= {_ts(cutoff)}"
             )
         )
-        log.warning("online evaluation: backlog over %d, skipped %d events", self.max_backlog, n)
+        log.warning(
+            "online evaluation: backlog over %d, skipped %d events", self.max_backlog, skipped
+        )
         return skipped, cutoff
 
     def _evaluate(

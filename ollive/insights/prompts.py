@@ -147,7 +147,7 @@ def prompts_expr(
             # without this score must read NaN, not a mean of 0
             count = ibis.coalesce(joined[f"score_n.{n}"], 0)
             columns[f"score.{n}"] = ibis.ifelse(count > 0, joined[f"score.{n}"], ibis.null())
-            columns[f"score_n.{n}"] = ibis.coalesce(joined[f"score_n.{n}"], 0)
+            columns[f"score_n.{n}"] = count
         expr = joined.select(*keys, *PROMPT_COLUMNS[2:], **columns)
     return expr.order_by([*keys[:-1], "first_seen", "prompt_version"])
 
