@@ -5,16 +5,18 @@ Per event, one key ``ollive:dd:{project}:{request_id}`` moves through three stat
 ``(absent)`` ──claim──▶ ``p:<owner>`` (pending, TTL ``pending_ttl_s``) ──commit──▶ ``c`` (TTL ``window_s``)
                               │ release (the attempt failed, compare-and-delete) ▼ (absent)
 
-* **claim** (one pipelined round trip per batch): ``SET key p:<owner> NX PX ttl GET`` for every
-  event. Absent -> claimed by this request (store it); ``c`` -> duplicate (answer, do not
-  store); ``p:<other>`` -> another request holds it right now.
+* **claim** (one round trip per body: one ``EVALSHA`` of a Lua script over every key, so the
+  client packs one command, not one per event): ``SET key p:<owner> NX PX ttl GET`` for
+  every event. Absent -> claimed by this request (store it); ``c`` -> duplicate (answer, do
+  not store); ``p:<other>`` -> another request holds it right now.
 * A held event is re-checked for up to ``wait_s`` (the other request usually commits within
   a flush). If it is still held, the caller releases its own claims and answers 429: the
   client retries, and then the event is either a duplicate (the other commit won) or claimed
   (the other attempt failed and released it, or its replica died and the claim expired).
   No event is lost and none is reported as a phantom duplicate.
-* **commit**: the writers mark events ``c`` once they are durable (inserted or spooled), so
-  a replica that dies after the commit still leaves the right answer for the retry.
+* **commit** (one ``EVALSHA`` per flush): the writers mark events ``c`` once they are
+  durable (inserted or spooled), so a replica that dies after the commit still leaves the
+  right answer for the retry.
 * **release**: on failure the claim is deleted only if it is still ours (a Lua script).
 
 When Valkey is unreachable, :meth:`Deduper.claim` keeps every event (duplicates inside one
@@ -37,6 +39,22 @@ __all__ = ["DedupeOutcome", "Deduper", "dedupe_key"]
 log = logging.getLogger(__name__)
 
 COMMITTED = b"c"
+# one reply per key: 0 claimed (absent, or already ours), 1 committed (a duplicate), 2 held
+_CLAIM = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  local before = redis.call('SET', key, ARGV[1], 'NX', 'PX', ARGV[2], 'GET')
+  if not before or before == ARGV[1] then out[i] = 0
+  elseif before == 'c' then out[i] = 1
+  else out[i] = 2 end
+end
+return out
+"""
+_COMMIT = """
+for i, key in ipairs(KEYS) do redis.call('SET', key, 'c', 'PX', ARGV[1]) end
+return #KEYS
+"""
+_CLAIMED, _DUPLICATE = 0, 1
 _RELEASE = """
 local n = 0
 for i, key in ipairs(KEYS) do
@@ -83,6 +101,8 @@ class Deduper:
         self.retry_after_s = retry_after_s
         self._down_until = 0.0
         self._release = client.register_script(_RELEASE) if client is not None else None
+        self._claim = client.register_script(_CLAIM) if client is not None else None
+        self._commit = client.register_script(_COMMIT) if client is not None else None
 
     @property
     def degraded(self) -> bool:
@@ -145,18 +165,18 @@ class Deduper:
     async def _try_claim(
         self, project: str, pending: dict[str, int], owner: str, outcome: DedupeOutcome
     ) -> dict[str, int]:
-        """One pipelined round trip; returns the events another request still holds."""
-        mine = f"p:{owner}".encode()
-        ttl_ms = int(self.pending_ttl_s * 1000)
-        async with self._client.pipeline(transaction=False) as pipe:
-            for rid in pending:
-                pipe.set(dedupe_key(project, rid), mine, nx=True, px=ttl_ms, get=True)
-            previous = await pipe.execute()
+        """One round trip; returns the events another request still holds."""
+        assert self._claim is not None
+        prefix = dedupe_key(project, "")
+        codes = await self._claim(
+            keys=[prefix + rid for rid in pending],
+            args=[f"p:{owner}", int(self.pending_ttl_s * 1000)],
+        )
         held: dict[str, int] = {}
-        for (rid, pos), before in zip(pending.items(), previous, strict=True):
-            if before is None or before == mine:
+        for (rid, pos), code in zip(pending.items(), codes, strict=True):
+            if code == _CLAIMED:
                 outcome.keep[pos] = True
-            elif before == COMMITTED:
+            elif code == _DUPLICATE:
                 outcome.duplicates += 1
             else:
                 held[rid] = pos
@@ -174,14 +194,13 @@ class Deduper:
 
     async def commit(self, pairs: Sequence[tuple[str, str]]) -> bool:
         """Mark ``(project, request_id)`` pairs committed for ``window_s``; False if Valkey is down."""
-        if self._client is None or not pairs or self.degraded:
+        if self._commit is None or not pairs or self.degraded:
             return False
-        window_ms = int(self.window_s * 1000)
         try:
-            async with self._client.pipeline(transaction=False) as pipe:
-                for project, rid in pairs:
-                    pipe.set(dedupe_key(project, rid), COMMITTED, px=window_ms)
-                await pipe.execute()
+            await self._commit(
+                keys=[dedupe_key(project, rid) for project, rid in pairs],
+                args=[int(self.window_s * 1000)],
+            )
         except Exception as exc:
             self._mark_down(exc)
             return False
