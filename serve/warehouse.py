@@ -8,6 +8,9 @@ migrations when it starts.
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from typing import Any
 
 import pyarrow as pa
@@ -17,6 +20,8 @@ from ollive.store.actor import NAMESPACE, WAREHOUSE_ACTOR
 from serve.args import WarehouseArgs
 
 __all__ = ["WarehouseActor", "ensure_warehouse_actor"]
+
+logger = logging.getLogger(__name__)
 
 
 @ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=3, max_concurrency=8)
@@ -30,6 +35,21 @@ class WarehouseActor:
         self._args = args
         self._warehouse = open_warehouse(args.url, migrate=False)
         migrate(self._warehouse, args)  # the TTLs of the args, not this process's environment
+        self._released: dict[str, float] = {}
+        if args.release_memory_s > 0:
+            threading.Thread(target=self._release_loop, name="release-memory", daemon=True).start()
+
+    def _release_loop(self) -> None:
+        """Return the allocators' kept pages every ``release_memory_s`` (steady small inserts
+        otherwise grow the process ~1 MiB a minute; see docs/hardening.md, Soak)."""
+        from ollive.store.maintenance import release_memory
+
+        while True:
+            time.sleep(self._args.release_memory_s)
+            try:
+                self._released = release_memory(self._warehouse)
+            except Exception:  # never let housekeeping take the actor down
+                logger.warning("releasing memory failed", exc_info=True)
 
     def describe(self) -> str:
         return self._warehouse.url
@@ -60,7 +80,7 @@ class WarehouseActor:
         """Where this actor's memory is (see :func:`ollive.store.maintenance.process_memory`)."""
         from ollive.store.maintenance import process_memory
 
-        return process_memory()
+        return {**process_memory(), **{f"last_release_{k}": v for k, v in self._released.items()}}
 
     def call(self, method: str, *args: Any) -> Any:
         """Any other Warehouse method (query_df, scalar ...)."""
