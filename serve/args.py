@@ -7,7 +7,7 @@ The wiring reads :class:`~ollive.config.Settings` once and builds these with
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -24,6 +24,9 @@ class WarehouseArgs(BaseModel):
     ttl_tool_days: int = 90
     ttl_application_days: int = 30
     ttl_scores_days: int = 90
+    release_memory_s: float = Field(
+        60.0, description="Hand allocator-kept pages back to the OS this often (0: never)."
+    )
 
     @classmethod
     def from_settings(cls, settings: Settings, url: str) -> WarehouseArgs:
@@ -45,6 +48,7 @@ class WriterArgs(BaseModel):
     flush_rows: int = 20_000
     flush_bytes: int = 32_000_000
     flush_age_s: float = 0.2
+    ack: Literal["wal", "insert"] = "wal"
     max_inflight_rows: int = 200_000
     dedupe_window_s: int = 600
     warehouse_timeout_s: float = 10.0
@@ -61,6 +65,7 @@ class WriterArgs(BaseModel):
             flush_rows=settings.writer_flush_rows,
             flush_bytes=settings.writer_flush_bytes,
             flush_age_s=settings.writer_flush_age_s,
+            ack=settings.writer_ack,
             max_inflight_rows=settings.writer_max_inflight_rows,
             dedupe_window_s=settings.dedupe_window_s,
             health_report_s=settings.health_report_s,
@@ -79,6 +84,7 @@ class ReplicaArgs(BaseModel):
     redaction_fail_closed: bool = False
     max_body_bytes: int = 10_000_000
     max_events_per_batch: int = 10_000
+    prepare_workers: int = 1
     dedupe_window_s: int = 600
     dedupe_pending_ttl_s: int = 30
     dedupe_wait_s: float = 1.0

@@ -96,6 +96,7 @@ class EventWriter:
             retry=RetryPolicy(),
             max_inflight_rows=args.max_inflight_rows,
             on_durable=self._mark_committed,
+            ack=args.ack,
         )
         self._started: asyncio.Task[None] | None = None
         self._report = PipelineReport(name)
@@ -151,6 +152,7 @@ class EventWriter:
             "committed": receipt.committed,
             "spooled": receipt.spooled,
             "recovered": receipt.recovered,
+            "logged": receipt.logged,
         }
 
     async def _mark_committed(self, table: str, data: pa.Table) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -82,6 +83,12 @@ class Settings(BaseSettings):
     writer_flush_age_s: float = Field(
         0.2, gt=0, description="...or when the oldest row is this old."
     )
+    writer_ack: Literal["wal", "insert"] = Field(
+        "wal",
+        description="When ingest answers 202: 'wal' once the events are fsync'd to the "
+        "writer's write-ahead log (the insert follows within a flush), 'insert' once they are "
+        "in the warehouse (docs/hardening.md, What 202 promises).",
+    )
     writer_max_inflight_rows: int = Field(
         200_000, ge=1, description="Backpressure: rows a writer holds before ingest answers 429."
     )
@@ -101,6 +108,13 @@ class Settings(BaseSettings):
         10_000_000, ge=1, description="Largest accepted request body (413)."
     )
     max_events_per_batch: int = Field(10_000, ge=1, description="Largest accepted batch.")
+    prepare_workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Threads per ingest replica that decode, validate and redact bodies, in "
+        "arrival order (the work holds the GIL: more threads only interleave requests).",
+    )
     redaction_policy_file: Path | None = Field(
         None,
         description="TOML/JSON redaction policies: a default and one per project (docs/redaction.md).",

@@ -12,10 +12,22 @@ warehouse or durably spooled. Rows accumulate per table and flush when a buffer 
    ``replay_interval_s`` until the warehouse takes it (same token: stored once);
 4. calls ``on_durable(table, rows)`` (the wiring marks the events committed in Valkey).
 
+When :meth:`write` returns depends on ``ack``:
+
+* ``"insert"``: once the rows are in the warehouse, or durably spooled after the retries;
+* ``"wal"``: once the rows are fsync'd to the write-ahead log. The flush's spool file is
+  a :class:`~ollive.store.spool.WalSegment` that each request appends to; the fsyncs of
+  concurrent requests are grouped (one ``fdatasync`` per open segment per round, requests
+  that arrive during a round share the next). The insert follows the flush policy as
+  before, with the segment's token: a segment left by a crash is replayed whole with that
+  token, so it is stored once. ``on_durable`` is called when the flush's segment is closed
+  (the rows are durable), before the insert, off every request's answer.
+
 On start, the request_ids of recent spool files are remembered: a request retried after the
 writer died is filtered against them, so a flush that reached the warehouse (or the spool)
 before the crash is not stored a second time. In-flight rows are bounded: past
-``max_inflight_rows`` :meth:`write` raises :class:`BackpressureError` at once.
+``max_inflight_rows`` :meth:`write` raises :class:`BackpressureError` at once (with
+``ack="wal"`` rows stay in flight until their insert is done).
 """
 
 from __future__ import annotations
@@ -26,13 +38,13 @@ import time
 import uuid
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ollive.errors import BackpressureError
-from ollive.store.spool import Spool, SpoolEntry, replay_spool
+from ollive.store.spool import Spool, SpoolEntry, WalSegment, replay_spool
 
 __all__ = ["FlushPolicy", "GroupCommitWriter", "RetryPolicy", "WriteReceipt"]
 
@@ -71,6 +83,7 @@ class WriteReceipt:
     committed: int = 0
     spooled: int = 0
     recovered: int = 0  # already stored (or spooled) before this writer restarted
+    logged: int = 0  # ack="wal": fsync'd to the write-ahead log, the insert follows
 
 
 @dataclass(slots=True)
@@ -80,6 +93,47 @@ class _Buffer:
     bytes: int = 0
     waiters: list[asyncio.Future[str]] = field(default_factory=list)
     timer: asyncio.TimerHandle | None = None
+    segment: WalSegment | None = None  # ack="wal": this flush's write-ahead file
+
+
+class _GroupSync:
+    """fsync many requests' appends at once: requests arriving during a round share the next."""
+
+    def __init__(self) -> None:
+        self._dirty: set[WalSegment] = set()
+        self._waiters: list[asyncio.Future[None]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def sync(self, segments: list[WalSegment]) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._dirty.update(segments)
+        self._waiters.append(future)
+        if self._task is None:
+            self._task = asyncio.create_task(self._rounds())
+        await future
+
+    async def _rounds(self) -> None:
+        try:
+            while self._waiters:
+                dirty, self._dirty = list(self._dirty), set()
+                waiters, self._waiters = self._waiters, []
+                try:
+                    await asyncio.to_thread(_sync_all, dirty)
+                except Exception as exc:
+                    for waiter in waiters:
+                        if not waiter.done():
+                            waiter.set_exception(exc)
+                    continue
+                for waiter in waiters:
+                    if not waiter.done():
+                        waiter.set_result(None)
+        finally:
+            self._task = None
+
+
+def _sync_all(segments: list[WalSegment]) -> None:
+    for segment in segments:
+        segment.sync()
 
 
 class GroupCommitWriter:
@@ -95,7 +149,12 @@ class GroupCommitWriter:
         on_durable: DurableFn | None = None,
         keep_done_s: float = 300.0,
         replay_interval_s: float = 1.0,
+        ack: Literal["insert", "wal"] = "insert",
     ) -> None:
+        if ack not in ("insert", "wal"):
+            raise ValueError(f"ack must be 'insert' or 'wal', not {ack!r}")
+        self.ack = ack
+        self._sync = _GroupSync()
         self._insert = insert
         self.spool = spool
         self.flush_policy = flush or FlushPolicy()
@@ -146,6 +205,9 @@ class GroupCommitWriter:
                 f"writer holds {self.inflight_rows} rows in flight (limit {self.max_inflight_rows})",
                 retry_after_s=max(1.0, self.flush_policy.age_s * 4),
             )
+        if self.ack == "wal":
+            receipt.logged = await self._log(tables, rows)
+            return receipt
         self.inflight_rows += rows
         try:
             waits = [self._add(name, t) for name, t in tables.items() if t.num_rows]
@@ -163,6 +225,38 @@ class GroupCommitWriter:
             self.inflight_rows -= rows
         return receipt
 
+    async def _log(self, tables: Mapping[str, pa.Table], rows: int) -> int:
+        """ack="wal": append every table to its flush's segment, then wait for the fsync.
+
+        The appends come first and together (no await between them, so no flush can close a
+        segment meanwhile): if one fails (a full disk), the others are cut back and the
+        request is refused whole, so a refused request leaves no row to be stored.
+        """
+        appended: list[tuple[WalSegment, int]] = []
+        try:
+            for name, table in tables.items():
+                if table.num_rows:
+                    segment = self._segment(name)
+                    appended.append((segment, segment.append(table)))
+        except BaseException:
+            for segment, before in appended:
+                segment.truncate(before)
+            raise
+        self.inflight_rows += rows
+        for name, table in tables.items():
+            if table.num_rows:
+                self._add(name, table, wait=False)
+        await self._sync.sync([segment for segment, _ in appended])
+        return rows
+
+    def _segment(self, name: str) -> WalSegment:
+        buf = self._buffers.setdefault(name, _Buffer())
+        if buf.segment is None:
+            token = uuid.uuid4().hex
+            buf.segment = self.spool.open_segment(name, token)
+            self._active.add(token)
+        return buf.segment
+
     def _drop_recovered(
         self, table: pa.Table, receipt: WriteReceipt
     ) -> tuple[pa.Table, pa.Table | None]:
@@ -178,14 +272,15 @@ class GroupCommitWriter:
         self.stats["rows_recovered"] += dropped
         return table.filter(pc.invert(seen)), table.filter(seen)
 
-    def _add(self, name: str, table: pa.Table) -> asyncio.Future[str]:
+    def _add(self, name: str, table: pa.Table, wait: bool = True) -> asyncio.Future[str]:
         loop = asyncio.get_running_loop()
         buf = self._buffers.setdefault(name, _Buffer())
         buf.tables.append(table)
         buf.rows += table.num_rows
         buf.bytes += table.nbytes
         waiter: asyncio.Future[str] = loop.create_future()
-        buf.waiters.append(waiter)
+        if wait:
+            buf.waiters.append(waiter)
         policy = self.flush_policy
         if buf.rows >= policy.rows or buf.bytes >= policy.bytes:
             self._flush(name)
@@ -195,11 +290,16 @@ class GroupCommitWriter:
 
     def _flush(self, name: str) -> None:
         buf = self._buffers.pop(name, None)
-        if buf is None or not buf.tables:
+        if buf is None:
             return
         if buf.timer is not None:
             buf.timer.cancel()
-        task = asyncio.create_task(self._commit(name, buf))
+        if not buf.tables:
+            if buf.segment is not None:  # opened by a request that was then refused
+                self._discard(buf.segment)
+            return
+        commit = self._commit_logged if buf.segment is not None else self._commit
+        task = asyncio.create_task(commit(name, buf))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -211,7 +311,6 @@ class GroupCommitWriter:
             data = pa.concat_tables(buf.tables).combine_chunks()
             entry = await asyncio.to_thread(self.spool.write, name, data, token)
             outcome = "committed" if await self._insert_with_retries(entry, data) else "spooled"
-            await self._durable(name, data)
         except BaseException as exc:
             for waiter in buf.waiters:
                 if not waiter.done():
@@ -227,6 +326,33 @@ class GroupCommitWriter:
         for waiter in buf.waiters:
             if not waiter.done():
                 waiter.set_result(outcome)
+        # Marked after the answer, off the ack path: until the marks land (one round trip), a
+        # resent copy finds this request's pending claim and waits for them; if this writer
+        # dies first, the claims expire and its restart drops the stored ids it finds in the
+        # spool (``done`` files), so a resent event is still stored once.
+        await self._durable(name, data)
+
+    def _discard(self, segment: WalSegment) -> None:
+        segment.close()
+        segment.path.unlink(missing_ok=True)
+        self._active.discard(segment.token)
+
+    async def _commit_logged(self, name: str, buf: _Buffer) -> None:
+        """ack="wal": the requests were answered; close the segment, mark, insert."""
+        assert buf.segment is not None
+        started = time.monotonic()
+        rows = buf.rows
+        try:
+            entry = await asyncio.to_thread(buf.segment.close)
+            data = pa.concat_tables(buf.tables).combine_chunks()  # the segment's rows, in order
+            await self._durable(name, data)  # durable since their appends were fsync'd
+            outcome = "committed" if await self._insert_with_retries(entry, data) else "spooled"
+        finally:
+            self.inflight_rows -= rows
+            self._active.discard(buf.segment.token)  # a failure leaves it to the replay loop
+        self.stats["flushes"] += 1
+        self.stats["rows_committed" if outcome == "committed" else "rows_spooled"] += rows
+        self._observe(time.monotonic() - started)
 
     async def _insert_with_retries(self, entry: SpoolEntry, data: pa.Table) -> bool:
         for attempt in range(self.retry.attempts):

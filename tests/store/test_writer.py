@@ -173,3 +173,144 @@ def test_a_full_disk_refuses_writes_clearly_and_recovers_by_itself(
 
         acked, _ = asyncio.run(run())
     assert acked > 0 and _count(warehouse, project, final=True) == acked
+
+
+# --- ack="wal": answered once fsync'd to the write-ahead log, the insert follows ---
+
+
+def _wal_writer(sink: _Sink, spool_dir: Path, **kw: Any) -> GroupCommitWriter:
+    kw.setdefault("flush", FlushPolicy(rows=1000, age_s=0.05))
+    return GroupCommitWriter(
+        sink.insert, Spool(spool_dir), retry=RetryPolicy(attempts=2, base_delay_s=0.01),
+        ack="wal", **kw,
+    )  # fmt: skip
+
+
+def test_wal_ack_answers_once_logged_and_the_insert_follows(
+    warehouse: Any, project: str, tmp_path: Path
+) -> None:
+    sink = _Sink(warehouse)
+    marked: list[int] = []
+
+    async def mark(table: str, data: pa.Table) -> None:
+        marked.append(data.num_rows)
+
+    async def run() -> None:
+        writer = _wal_writer(sink, tmp_path, flush=FlushPolicy(age_s=0.3), on_durable=mark)
+        await writer.start()
+        receipts = await asyncio.gather(*(writer.write(_tables(project, 10)) for _ in range(20)))
+        assert sum(r.logged for r in receipts) == 200
+        assert sum(r.committed for r in receipts) == 0
+        # answered before the flush: the rows are in one open segment, not yet inserted
+        assert _count(warehouse, project) == 0 and writer.inflight_rows == 200
+        (segment,) = Spool(tmp_path).entries("wal")
+        assert Spool.read(segment).num_rows == 200  # every answered row is on the log
+        await writer.close()
+        assert writer.inflight_rows == 0 and writer.stats["rows_committed"] == 200
+
+    asyncio.run(run())
+    assert _count(warehouse, project) == 200
+    assert len(sink.tokens) == 1 and marked == [200]  # one insert, one marking round trip
+
+
+def test_wal_ack_a_crash_before_the_insert_is_replayed_once(
+    warehouse: Any, project: str, tmp_path: Path
+) -> None:
+    """The writer dies after answering, before its flush: the restarted writer finds the
+    segment, inserts it with its token, and a retry of the same rows is not stored again."""
+    sink = _Sink(warehouse)
+    tables = _tables(project, 40)
+
+    async def crash() -> None:
+        writer = _wal_writer(sink, tmp_path, flush=FlushPolicy(age_s=3600))
+        await writer.start()
+        assert (await writer.write(tables)).logged == 40
+        # no close(): the process is gone; its segment is left as it was
+
+    asyncio.run(crash())
+    (left,) = Spool(tmp_path).entries("wal")
+    # a torn tail (the crash cut an append short) is not read back
+    with open(left.path, "ab") as f:
+        f.write(b"\x10\x00\x00\x00\x00\x00\x00\x00partial")
+
+    async def restart() -> None:
+        writer = _wal_writer(sink, tmp_path, replay_interval_s=0.05)
+        await writer.start()
+        for _ in range(200):
+            if not Spool(tmp_path).entries("wal"):
+                break
+            await asyncio.sleep(0.05)
+        receipt = await writer.write(tables)  # the replica retries the unanswered body
+        assert receipt.recovered == 40 and receipt.logged == 0
+        await writer.close()
+
+    asyncio.run(restart())
+    assert _count(warehouse, project) == 40
+    # replayed again (an insert that landed before the crash): the token stores it once
+    spool = Spool(tmp_path)
+    for entry in spool.entries("done"):
+        entry.path.rename(entry.path.with_name(entry.path.name.replace("done.", "wal.", 1)))
+    report = replay_spool(spool, lambda t, d, tok: warehouse.insert_arrow(t, d, tok))
+    assert report.rows == 40 and _count(warehouse, project) == 40
+
+
+def test_wal_ack_a_full_disk_refuses_whole_requests_and_recovers(
+    warehouse: Any, project: str, tmp_path: Path
+) -> None:
+    """On a real 256 KiB filesystem: a refused request leaves no row behind, everything
+    answered is stored, and writes succeed again once there is space, with no restart."""
+    from ollive.errors import SpoolFullError
+    from tests._tmpfs import resize, small_filesystem
+
+    sink = _Sink(warehouse)
+    with small_filesystem(tmp_path / "spool", "256k") as spool_dir:
+
+        async def run() -> int:
+            writer = _wal_writer(sink, spool_dir, keep_done_s=3600)
+            await writer.start()
+            logged = refused = 0
+            for _ in range(400):  # done files are kept: the disk fills up
+                try:
+                    logged += (await writer.write(_tables(project, 50))).logged
+                except SpoolFullError as exc:
+                    assert "no space left for the write-ahead log" in str(exc)
+                    refused += 1
+                    break
+            assert refused == 1, "the filesystem never filled up"
+            resize(spool_dir, "16m")  # space returns
+            logged += (await writer.write(_tables(project, 50))).logged
+            await writer.close()
+            return logged
+
+        logged = asyncio.run(run())
+    assert logged > 0 and _count(warehouse, project, final=True) == logged
+
+
+def test_wal_ack_a_request_refused_in_one_table_is_cut_back_in_all(tmp_path: Path) -> None:
+    """A request spanning two tables whose second append hits the full disk: its first
+    append is cut back too, so nothing of the refused request is ever inserted."""
+    from ollive.errors import SpoolFullError
+    from tests._tmpfs import small_filesystem
+
+    inserted: dict[str, int] = {}
+
+    async def insert(table: str, data: pa.Table, token: str) -> None:
+        inserted[table] = inserted.get(table, 0) + data.num_rows
+
+    def rows(n: int, width: int = 10) -> pa.Table:
+        return pa.table(
+            {"request_id": [uuid.uuid4().hex for _ in range(n)], "x": ["y" * width] * n}
+        )
+
+    with small_filesystem(tmp_path / "spool", "64k") as spool_dir:
+
+        async def run() -> None:
+            writer = GroupCommitWriter(insert, Spool(spool_dir), FlushPolicy(age_s=0.05), ack="wal")
+            await writer.start()
+            with pytest.raises(SpoolFullError):
+                await writer.write({"a": rows(3), "b": rows(50, width=4000)})
+            assert (await writer.write({"a": rows(5)})).logged == 5
+            await writer.close()
+
+        asyncio.run(run())
+    assert inserted == {"a": 5}
