@@ -302,18 +302,9 @@ class _Producer(threading.Thread):
 
 
 def _sampled_sql(con: Any, rule: Any) -> str:
-    """The request ids a rule must score: its filters and its sample (the evaluator's
-    documented hash of the request id, in ten-thousandths)."""
-    from ollive.store import sql_literal
-
-    conditions = []
-    for column, value in rule.where.items():
-        values = value if isinstance(value, list) else [value]
-        conditions.append(f"{column} IN ({', '.join(sql_literal(str(v)) for v in values)})")
-    if rule.sample_rate < 1.0:
-        cut = int(rule.sample_rate * 10_000)
-        conditions.append(f"cityHash64(toString(request_id)) % 10000 < {cut}")
-    return "SELECT request_id FROM inference_logs FINAL WHERE " + " AND ".join(conditions)
+    """The request ids a rule must score (the evaluator's own selection of its events)."""
+    where = " AND ".join(rule.conditions()) or "1"
+    return f"SELECT request_id FROM inference_logs FINAL WHERE {where}"
 
 
 def _sampled(con: Any, rule: Any) -> int:

@@ -111,6 +111,20 @@ class OnlineRule:
     def session(self) -> str:
         return f"online:{self.name}"
 
+    def conditions(self) -> list[str]:
+        """SQL conditions on ``inference_logs`` that pick this rule's events: its ``where``
+        filters and its sample (a hash of the request id, in ten-thousandths, so the same
+        events are sampled on every run and in every process)."""
+        out = []
+        for column, value in self.where.items():
+            values = value if isinstance(value, list) else [value]
+            literals = ", ".join(sql_literal(str(v)) for v in values)
+            out.append(f"{quote_identifier(column)} IN ({literals})")
+        if self.sample_rate < 1.0:
+            cut = int(self.sample_rate * _SAMPLE_SCALE)
+            out.append(f"cityHash64(toString(request_id)) % {_SAMPLE_SCALE} < {cut}")
+        return out
+
 
 @dataclass
 class StepReport:
@@ -328,15 +342,7 @@ class OnlineEvaluator:
             f"ingested_at <= {_ts(upper)}",
             f"started_at >= {_ts(oldest)}",  # the primary key's time: prunes old parts
         ]
-        for column, value in rule.where.items():
-            if isinstance(value, list):
-                values = ", ".join(sql_literal(str(v)) for v in value)
-                conditions.append(f"{quote_identifier(column)} IN ({values})")
-            else:
-                conditions.append(f"{quote_identifier(column)} = {sql_literal(str(value))}")
-        if rule.sample_rate < 1.0:
-            cut = int(rule.sample_rate * _SAMPLE_SCALE)
-            conditions.append(f"cityHash64(toString(request_id)) % {_SAMPLE_SCALE} < {cut}")
+        conditions.extend(rule.conditions())
         conditions.append(
             "request_id NOT IN (SELECT target_request_id FROM scores "
             f"WHERE session_id = {sql_literal(rule.session)} AND timestamp >= {_ts(oldest)})"
