@@ -146,7 +146,7 @@ def _depth(value: Any, level: int = 1) -> int:
     return level - 1
 
 
-def _check_metadata(value: dict[str, Any]) -> dict[str, Any]:
+def check_metadata(value: dict[str, Any]) -> dict[str, Any]:
     if _depth(value) > MAX_METADATA_DEPTH:
         raise ValueError(f"metadata is nested deeper than {MAX_METADATA_DEPTH} levels")
     try:
@@ -158,7 +158,7 @@ def _check_metadata(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
-def _check_time(value: datetime) -> datetime:
+def check_time(value: datetime) -> datetime:
     if not _EARLIEST <= value < _LATEST:
         raise ValueError("timestamp must be between 2000-01-01 and 2100-01-01")
     return value.astimezone(UTC)
@@ -208,7 +208,7 @@ def _check_tool_calls(value: list[Any]) -> str:
     return _tool_calls_json(calls)
 
 
-def _tool_calls_summary(value: Any) -> str | None:
+def tool_calls_text(value: Any) -> str | None:
     """The documented list of ``{"name", "args_preview"}`` objects -> compact JSON text.
 
     For compatibility a string is accepted too: a JSON array of such objects is checked and
@@ -225,7 +225,8 @@ def _tool_calls_summary(value: Any) -> str | None:
                 decoded = json.loads(value)
                 if isinstance(decoded, list):
                     return _tool_calls_json(_TOOL_CALLS.validate_python(decoded))
-            except (ValueError, ValidationError):  # not the list form: free text
+            # not the list form: free text (RecursionError: thousands of nested brackets)
+            except (ValueError, ValidationError, RecursionError):
                 pass
         return value[: MAX_PREVIEW_CHARS - 1] + "…" if len(value) > MAX_PREVIEW_CHARS else value
     raise ValueError(f"{_TOOL_CALLS_EXPECTED}; got {type(value).__name__}")
@@ -234,7 +235,7 @@ def _tool_calls_summary(value: Any) -> str | None:
 ToolCallsSummary = Annotated[
     str | None,
     PlainValidator(
-        _tool_calls_summary,
+        tool_calls_text,
         json_schema_input_type=Annotated[list[ToolCallSummary], Field(max_length=MAX_TOOL_CALLS)]
         | str
         | None,
@@ -287,7 +288,7 @@ class _Base(BaseModel):
     @field_validator("metadata")
     @classmethod
     def _metadata(cls, value: dict[str, Any]) -> dict[str, Any]:
-        return _check_metadata(value)
+        return check_metadata(value)
 
 
 class _Timed(_Base):
@@ -305,7 +306,7 @@ class _Timed(_Base):
     @field_validator("started_at", "finished_at")
     @classmethod
     def _bounded(cls, value: datetime) -> datetime:
-        return _check_time(value)
+        return check_time(value)
 
     @model_validator(mode="after")
     def _timing(self) -> _Timed:
@@ -445,12 +446,12 @@ class ApplicationEvent(_Base):
     @field_validator("timestamp")
     @classmethod
     def _bounded(cls, value: datetime) -> datetime:
-        return _check_time(value)
+        return check_time(value)
 
     @field_validator("attributes")
     @classmethod
     def _attributes(cls, value: dict[str, Any]) -> dict[str, Any]:
-        return _check_metadata(value)
+        return check_metadata(value)
 
     @field_validator("level", mode="before")
     @classmethod
@@ -475,7 +476,7 @@ class ScoreEvent(_Base):
     @field_validator("timestamp")
     @classmethod
     def _bounded(cls, value: datetime) -> datetime:
-        return _check_time(value)
+        return check_time(value)
 
     @field_validator("value")
     @classmethod

@@ -116,6 +116,16 @@ def test_a_span_longer_than_a_day_is_rejected_not_stored_unbounded(
     assert parse_event(event.model_dump(mode="json")) == event
 
 
+def test_a_deeply_nested_tool_calls_text_is_free_text_not_a_crash(
+    make_inference: Callable[..., dict[str, Any]],
+) -> None:
+    """A ``tool_calls_summary`` string of 100,000 ``[`` made ``json.loads`` raise
+    RecursionError inside the validator (a 500): it is free text, cut like any other."""
+    event = parse_event(make_inference(tool_calls_summary="[" * 100_000))
+    assert event.tool_calls_summary is not None
+    assert len(event.tool_calls_summary) <= MAX_PREVIEW_CHARS
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.one_of(JSONISH, st.binary(max_size=300)))
 def test_pipeline_answers_any_body_with_a_batch_or_a_4xx_error(body: Any) -> None:
