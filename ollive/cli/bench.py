@@ -55,7 +55,8 @@ def bench_capacity(
     events: int = typer.Option(20_000, min=100, help="Events per stage."),
     batch_size: int = typer.Option(1000, min=1, help="Events per body."),
 ) -> None:
-    """CPU cost per ingest stage (replica pipeline, OTLP, warehouse insert), for sizing."""
+    """CPU us/event of every ingest stage (decode, validate, price, redact, claim, Arrow,
+    hand-off, writer, WAL fsync, insert, marking) and OTLP conversion, for sizing."""
     from ollive.bench.capacity import run_capacity_bench
 
     emit_figures(run_capacity_bench(events, batch_size))
