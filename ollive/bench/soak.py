@@ -6,7 +6,10 @@ every process of the platform (by role and pid) and of this driver every ``sampl
 the writers' dead-letter queue depth. At the end it checks acknowledged == stored and
 reports, per process, the RSS after warm-up (the first fifth of the run) and at the end:
 ``flat`` is true when no process grew by more than 15 % and 64 MiB over that span;
-``growth_last_half_mib`` (over the second half of the run) tells a plateau from a climb.
+``growth_last_half_mib`` (end minus the sample at half time) and ``trend_last_half_mib``
+(a least-squares line through every sample of the second half, its rise over that half)
+tell a plateau from a climb; the trend is the one to read for a process whose memory
+swings between allocator purges.
 
 To tell a leak from caches filling up, it also samples the warehouse engine's own
 accounting (``system.metrics``: ``MemoryTracking``, the bytes held by each cache) and the
@@ -53,7 +56,8 @@ class SoakReport:
             half = next(value for t, value in points if t - points[0][0] >= span / 2)
             out[name] = {f"warm{unit}": round(warm, 1), f"end{unit}": round(end, 1),
                          f"growth{unit}": round(end - warm, 1),
-                         f"growth_last_half{unit}": round(end - half, 1)}  # fmt: skip
+                         f"growth_last_half{unit}": round(end - half, 1),
+                         f"trend_last_half{unit}": round(_trend(points, span / 2), 1)}  # fmt: skip
         return out
 
     def flat(self) -> bool:
@@ -61,6 +65,24 @@ class SoakReport:
             g["growth_mib"] <= max(_GROWTH_MIB, _GROWTH_SHARE * g["warm_mib"])
             for g in self.growth().values()
         )
+
+
+def _trend(points: list[tuple[float, float]], since: float) -> float:
+    """Growth over the points after ``since`` by a least-squares line (its slope times that
+    span): two single samples of a process whose memory swings by tens of MiB between
+    allocator purges say little; the line through every sample says whether it climbs."""
+    t0 = points[0][0]
+    tail = [(t, v) for t, v in points if t - t0 >= since]
+    if len(tail) < 3:
+        return 0.0
+    n = len(tail)
+    mean_t = sum(t for t, _ in tail) / n
+    mean_v = sum(v for _, v in tail) / n
+    var = sum((t - mean_t) ** 2 for t, _ in tail)
+    if var == 0:
+        return 0.0
+    slope = sum((t - mean_t) * (v - mean_v) for t, v in tail) / var
+    return slope * (tail[-1][0] - tail[0][0])
 
 
 _ENGINE_SQL = (
