@@ -564,6 +564,27 @@ def _hs_patterns(spec: WindowSpec) -> list[str]:
     return lead + list(spec.open_seeds)
 
 
+def _compilable(hyperscan: Any, patterns: list[bytes], flag: int) -> int | None:
+    """``flag``, or ``flag`` with ``HS_FLAG_PREFILTER`` when only that compiles, or ``None``.
+
+    A prefilter database matches a superset of what the expression matches (hyperscan's
+    contract), which is all a gate needs: the card gate, for one, is "too large" for
+    hyperscan with Unicode digits and compiles as a prefilter.
+    """
+    for candidate in (flag, flag | hyperscan.HS_FLAG_PREFILTER):
+        try:
+            hyperscan.Database().compile(
+                expressions=patterns,
+                ids=[0] * len(patterns),
+                elements=len(patterns),
+                flags=[candidate] * len(patterns),
+            )
+        except hyperscan.error:
+            continue
+        return candidate  # type: ignore[no-any-return]
+    return None
+
+
 class _BatchGate:
     """One hyperscan database of every step's gate: which steps can fire in a text."""
 
@@ -587,16 +608,10 @@ class _BatchGate:
         flags: list[int] = []
         always: set[int] = set()
         for i, step in enumerate(steps):
-            flag = base | (hyperscan.HS_FLAG_CASELESS if step.spec.ignore_case else 0)
+            wanted = base | (hyperscan.HS_FLAG_CASELESS if step.spec.ignore_case else 0)
             patterns = [p.encode() for p in _hs_patterns(step.spec)]
-            try:  # a seed hyperscan cannot compile (lookarounds): that step always runs
-                hyperscan.Database().compile(
-                    expressions=patterns,
-                    ids=[i] * len(patterns),
-                    elements=len(patterns),
-                    flags=[flag] * len(patterns),
-                )
-            except hyperscan.error:
+            flag = _compilable(hyperscan, patterns, wanted)
+            if flag is None:  # a gate hyperscan cannot compile at all: that step always runs
                 always.add(i)
                 continue
             expressions += patterns
@@ -613,12 +628,19 @@ class _BatchGate:
         scratch = getattr(self._local, "scratch", None)
         if scratch is None:
             scratch = self._local.scratch = self._hs.Scratch(self._db)
-        hits = set(self._always)
+        hits = list(self._always)
         self._db.scan(
             text.encode("utf-8", "surrogatepass"),
-            match_event_handler=lambda i, _f, _t, _fl, _c: hits.add(i),
+            match_event_handler=_hit,
+            context=hits,
             scratch=scratch,
         )
         if len(hits) == self._n_steps:
             return steps
-        return [steps[i] for i in sorted(hits)]
+        hits.sort()
+        return [steps[i] for i in hits]
+
+
+def _hit(step: int, _from: int, _to: int, _flags: int, hits: list[int]) -> None:
+    """Hyperscan's match callback: each step's gate reports once (``HS_FLAG_SINGLEMATCH``)."""
+    hits.append(step)

@@ -158,6 +158,8 @@ def remove_duplicates(results: list[Any]) -> list[Any]:
     """
     from bisect import bisect_right
 
+    if len(results) == 1:  # the common case: nothing to compare with
+        return [r for r in results if r.score != 0]
     unique = sorted(set(results), key=lambda x: (-x.score, x.start, -(x.end - x.start)))
     starts: dict[str, list[int]] = {}
     for r in unique:
