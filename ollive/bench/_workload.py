@@ -5,7 +5,8 @@ Their previews are 100-480 characters of the LLM-style texts of
 :func:`ollive.demo.generate_pii_corpus` (chat turns, code, logs, JSON; PII values from the
 demo's generators, with look-alikes in the clean ones); 30% of the inputs carry PII. Every
 event of a run has the same unique ``service``, so its rows can be counted exactly.
-:func:`drive` sends gzip bodies over HTTP, retrying 429/5xx/network errors as the SDK does.
+:func:`drive` sends gzip bodies over HTTP, retrying 429/5xx/network errors as the SDK does,
+as fast as it can or open-loop at a given rate (:func:`open_loop_due_s`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import gzip
 import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,14 +28,23 @@ import orjson
 from ollive.demo import generate_pii_corpus
 
 __all__ = [
+    "RAW_EVENT_TABLES",
     "BenchResult",
+    "await_stored",
     "bench_warehouse",
     "count_service_rows",
     "drive",
     "free_port",
+    "genai_span_attributes",
     "make_batches",
     "make_events",
+    "open_loop_due_s",
+    "quantile_ms",
+    "stored_events",
 ]
+
+#: the raw tables whose rows are the events (one row per stored event)
+RAW_EVENT_TABLES = ("inference_logs", "tool_executions", "application_logs", "scores")
 
 _CORPUS_TEXTS = 2_000
 _CORPUS_SEEDS = 2  # corpora kept per process (each costs ~1.5 s to make)
@@ -140,9 +150,56 @@ def make_batches(
     ]
 
 
+def genai_span_attributes(n: int, seed: int = 7) -> list[dict[str, Any]]:
+    """Attributes of ``n`` OpenTelemetry GenAI ``chat`` spans (semconv names that
+    ``POST /v1/traces`` maps); the prompts are the workload's texts, 30% with PII."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        provider, model = rng.choice(_MODELS)
+        out.append(
+            {
+                "gen_ai.operation.name": "chat",
+                "gen_ai.system": provider,
+                "gen_ai.request.model": model,
+                "gen_ai.usage.input_tokens": rng.randint(50, 4000),
+                "gen_ai.usage.output_tokens": rng.randint(10, 800),
+                "gen_ai.conversation.id": f"conv-{rng.randint(1, 500)}",
+                "user.id": f"user-{rng.randint(1, 200)}",
+                "gen_ai.prompt": _text(rng, rng.random() < 0.3, seed),
+                "gen_ai.completion": _text(rng, False, seed),
+            }
+        )
+    return out
+
+
+def open_loop_due_s(body_events: Sequence[int], events_per_s: float) -> list[float]:
+    """When each body is due, in seconds from the start, for an offered load of
+    ``events_per_s``: body ``i`` goes once the events of the bodies before it are due."""
+    due, sent = [], 0
+    for events in body_events:
+        due.append(sent / events_per_s)
+        sent += events
+    return due
+
+
+def quantile_ms(values_s: Sequence[float], q: float) -> float:
+    """The ``q`` quantile of ``values_s`` (seconds) in milliseconds; 0.0 when empty."""
+    if not values_s:
+        return 0.0
+    values = sorted(values_s)
+    return round(1000 * values[min(len(values) - 1, int(q * len(values)))], 1)
+
+
 @dataclass
 class BenchResult:
-    """What the driver saw: acknowledged totals, latencies, retries, wall time."""
+    """What the driver saw: acknowledged totals, latencies, retries, wall time.
+
+    ``latencies_s`` times the attempt that was acknowledged; ``ack_from_send_s`` each body
+    from its first attempt (retries included) and ``ack_from_due_s`` from its scheduled send
+    time (the client's own queueing included: no coordinated omission). ``sent_at_s`` holds
+    the first attempt of each body, in seconds from the start, by body index.
+    """
 
     accepted: int = 0
     duplicates: int = 0
@@ -150,18 +207,19 @@ class BenchResult:
     retries: int = 0
     failures: int = 0
     latencies_s: list[float] = field(default_factory=list)
+    ack_from_send_s: list[float] = field(default_factory=list)
+    ack_from_due_s: list[float] = field(default_factory=list)
+    sent_at_s: dict[int, float] = field(default_factory=dict)
     wall_s: float = 0.0
 
     def quantile_ms(self, q: float) -> float:
-        if not self.latencies_s:
-            return 0.0
-        values = sorted(self.latencies_s)
-        return round(1000 * values[min(len(values) - 1, int(q * len(values)))], 1)
+        return quantile_ms(self.latencies_s, q)
 
 
 async def _send(
     client: httpx.AsyncClient, url: str, headers: dict[str, str], body: bytes, result: BenchResult
-) -> None:
+) -> bool:
+    """Post ``body`` until it is acknowledged (True) or 60 attempts failed (False)."""
     for _attempt in range(60):
         started = time.perf_counter()
         try:
@@ -183,12 +241,18 @@ async def _send(
         result.accepted += data["accepted"]
         result.duplicates += data["duplicates"]
         result.rejected += len(data["rejected"])
-        return
+        return True
     result.failures += 1
+    return False
 
 
 async def _drive(
-    url: str, api_key: str, bodies: list[bytes], concurrency: int, on_ack: Callable[[], None] | None
+    url: str,
+    api_key: str,
+    bodies: list[bytes],
+    concurrency: int,
+    on_ack: Callable[[], None] | None,
+    due_s: Sequence[float] | None,
 ) -> BenchResult:
     result = BenchResult()
     headers = {
@@ -196,20 +260,29 @@ async def _drive(
         "Content-Type": "application/json",
         "Content-Encoding": "gzip",
     }
-    queue: asyncio.Queue[bytes] = asyncio.Queue()
-    for body in bodies:
-        queue.put_nowait(body)
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for index in range(len(bodies)):
+        queue.put_nowait(index)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+        started = time.perf_counter()
 
         async def worker() -> None:
             while not queue.empty():
-                body = queue.get_nowait()
-                await _send(client, url.rstrip("/") + "/v1/logs", headers, body, result)
+                index = queue.get_nowait()
+                due = started + (due_s[index] if due_s is not None else 0.0)
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                sent = time.perf_counter()
+                result.sent_at_s[index] = sent - started
+                if await _send(
+                    client, url.rstrip("/") + "/v1/logs", headers, bodies[index], result
+                ):
+                    acked = time.perf_counter()
+                    result.ack_from_send_s.append(acked - sent)
+                    result.ack_from_due_s.append(acked - due)
                 if on_ack is not None:
                     on_ack()
 
-        started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         result.wall_s = time.perf_counter() - started
     return result
@@ -221,9 +294,15 @@ def drive(
     bodies: list[bytes],
     concurrency: int = 4,
     on_ack: Callable[[], None] | None = None,
+    due_s: Sequence[float] | None = None,
 ) -> BenchResult:
-    """Send every body with ``concurrency`` connections, retrying 429/5xx/network errors as the SDK does."""
-    return asyncio.run(_drive(url, api_key, bodies, concurrency, on_ack))
+    """Send every body with ``concurrency`` connections, retrying 429/5xx/network errors as the
+    SDK does: as fast as they go, or open-loop when ``due_s`` gives each body's send time in
+    seconds from the start (see :func:`open_loop_due_s`); a body waits for a free connection
+    past its time when all are busy, and that wait counts in ``ack_from_due_s``."""
+    if due_s is not None and len(due_s) != len(bodies):
+        raise ValueError(f"{len(due_s)} send times for {len(bodies)} bodies")
+    return asyncio.run(_drive(url, api_key, bodies, concurrency, on_ack, due_s))
 
 
 def count_service_rows(warehouse: Any, service: str) -> dict[str, int]:
@@ -249,6 +328,24 @@ def count_service_rows(warehouse: Any, service: str) -> dict[str, int]:
         or 0
     )
     return out
+
+
+def stored_events(counts: dict[str, int]) -> int:
+    """Events stored, from :func:`count_service_rows`' figures (as stored, no FINAL)."""
+    return sum(counts[t] for t in RAW_EVENT_TABLES)
+
+
+def await_stored(
+    warehouse: Any, service: str, expected: int, timeout_s: float
+) -> tuple[dict[str, int], float]:
+    """Poll :func:`count_service_rows` until ``expected`` events of ``service`` are stored or
+    ``timeout_s`` passed; returns the last counts and the seconds waited."""
+    started = time.perf_counter()
+    while True:
+        counts = count_service_rows(warehouse, service)
+        if stored_events(counts) >= expected or time.perf_counter() - started > timeout_s:
+            return counts, time.perf_counter() - started
+        time.sleep(0.2)
 
 
 def free_port() -> int:

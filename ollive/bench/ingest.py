@@ -1,26 +1,36 @@
 """``ollive bench ingest``: realistic gzip batches over HTTP, acknowledged then counted.
 
-The workload is :mod:`ollive.bench._workload`'s (30% of the events carry PII).
+The workload is :mod:`ollive.bench._workload`'s (30% of the events carry PII). With
+``rate`` the bodies are paced open-loop (each has its scheduled send time) and the ack
+latency is measured from that time, so a client that falls behind shows in the figures.
 """
 
 from __future__ import annotations
 
 import resource
+import tempfile
 import threading
-import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ollive.bench._workload import (
+    BenchResult,
+    await_stored,
     bench_warehouse,
-    count_service_rows,
     drive,
     free_port,
     make_batches,
     make_events,
+    open_loop_due_s,
+    quantile_ms,
+    stored_events,
 )
 
-__all__ = ["PeakMemory", "run_ingest_bench"]
+__all__ = ["BenchIngest", "PeakMemory", "bench_ingest", "run_ingest_bench"]
 
 
 class PeakMemory:
@@ -79,6 +89,36 @@ def _role(cmd: str, name: str) -> str | None:
     return None
 
 
+@dataclass
+class BenchIngest:
+    """The ingest a benchmark sends to: its base URL, and whether the benchmark started it."""
+
+    url: str
+    local: bool
+
+
+@contextmanager
+def bench_ingest(
+    settings: Any, url: str | None = None, replicas: int = 2, app_name: str = "ingest-bench"
+) -> Iterator[BenchIngest]:
+    """``url`` when given, else a fresh embedded ingest (local Ray, Valkey, a chDB warehouse in
+    a temp dir) that is stopped, Ray included, on exit."""
+    if url is not None:
+        yield BenchIngest(url.rstrip("/"), local=False)
+        return
+    from serve.local import start_local_ingest
+
+    home = Path(tempfile.mkdtemp(prefix="ollive-bench-"))
+    bench_settings = settings.model_copy(
+        update={"home": home, "warehouse_url": None, "redis_url": None}
+    )
+    local = start_local_ingest(bench_settings, free_port(), app_name, num_cpus=2, replicas=replicas)
+    try:
+        yield BenchIngest(local.url, local=True)
+    finally:
+        local.stop(shutdown_ray=True)
+
+
 def run_ingest_bench(
     settings: Any,
     url: str | None = None,
@@ -88,58 +128,41 @@ def run_ingest_bench(
     api_key: str | None = None,
     count_timeout_s: float = 120.0,
     replicas: int = 2,
+    rate: float | None = None,
 ) -> dict[str, Any]:
-    """The whole benchmark; returns its figures. Raises RuntimeError when the warehouse does
-    not hold exactly the acknowledged events."""
-    import tempfile
-    from pathlib import Path
-
+    """The whole benchmark; returns its figures. ``rate`` (events/s) paces the bodies
+    open-loop across the ``concurrency`` senders; None sends as fast as they go. Raises
+    RuntimeError when the warehouse does not hold exactly the acknowledged events."""
     from ollive.config import DEMO_API_KEY
 
     service = f"bench-{uuid.uuid4().hex[:10]}"
-    data = make_events(events, service)
-    bodies = make_batches(data, batch_size)
-    local = None
-    if url is None:
-        from serve.local import start_local_ingest
-
-        home = Path(tempfile.mkdtemp(prefix="ollive-bench-"))
-        bench_settings = settings.model_copy(
-            update={"home": home, "warehouse_url": None, "redis_url": None}
-        )
-        local = start_local_ingest(
-            bench_settings, free_port(), "ingest-bench", num_cpus=2, replicas=replicas
-        )
-        url = local.url
-    try:
+    bodies = make_batches(make_events(events, service), batch_size)
+    body_events = [min(batch_size, events - i) for i in range(0, events, batch_size)]
+    due_s = open_loop_due_s(body_events, rate) if rate is not None else None
+    with bench_ingest(settings, url, replicas) as ingest:
         warehouse = bench_warehouse()
         with PeakMemory() as memory:
-            result = drive(url, api_key or DEMO_API_KEY, bodies, concurrency)
-            counts, counted_s = _await_counts(warehouse, service, events, count_timeout_s)
-        end_to_end_s = result.wall_s + counted_s
-    finally:
-        if local is not None:
-            local.stop(shutdown_ray=True)
-    stored = sum(
-        counts[t] for t in ("inference_logs", "tool_executions", "application_logs", "scores")
-    )
+            result = drive(ingest.url, api_key or DEMO_API_KEY, bodies, concurrency, due_s=due_s)
+            counts, counted_s = await_stored(warehouse, service, events, count_timeout_s)
+    stored = stored_events(counts)
     figures = {
         "bench": "ingest",
         "events": events,
         "batch_size": batch_size,
         "concurrency": concurrency,
-        "replicas": replicas if local is not None else None,
+        "replicas": replicas if ingest.local else None,
         "acknowledged": result.accepted + result.duplicates,
         "stored": stored,
         "duplicates": result.duplicates,
         "retries_429_503": result.retries,
         "ack_events_per_s": round(events / result.wall_s),
-        "end_to_end_events_per_s": round(events / end_to_end_s),
+        "end_to_end_events_per_s": round(events / (result.wall_s + counted_s)),
         "ack_p50_ms": result.quantile_ms(0.5),
         "ack_p99_ms": result.quantile_ms(0.99),
         "peak_rss_mib": memory.peaks,
         "redaction": True,
         "dedupe": True,
+        **_rate_figures(result, body_events, rate),
     }
     # no event is sent twice, so every acknowledged event (accepted, or a duplicate of a part of
     # a body refused with 429 that was stored before the refusal) must be stored exactly once
@@ -150,15 +173,22 @@ def run_ingest_bench(
     return figures
 
 
-def _await_counts(
-    warehouse: Any, service: str, expected: int, timeout_s: float
-) -> tuple[dict[str, int], float]:
-    started = time.perf_counter()
-    while True:
-        counts = count_service_rows(warehouse, service)
-        stored = sum(
-            counts[t] for t in ("inference_logs", "tool_executions", "application_logs", "scores")
-        )
-        if stored >= expected or time.perf_counter() - started > timeout_s:
-            return counts, time.perf_counter() - started
-        time.sleep(0.2)
+def _rate_figures(
+    result: BenchResult, body_events: list[int], rate: float | None
+) -> dict[str, Any]:
+    """Offered vs achieved send rate, and ack latency per body: from its scheduled send time
+    (``ack_ms``, only when paced) and from its first attempt (``ack_ms_from_send``)."""
+
+    def quantiles(values_s: list[float]) -> dict[str, float]:
+        return {f"p{q}": quantile_ms(values_s, q / 100) for q in (50, 95, 99)}
+
+    # the events of every body but the last went out between the first and the last send
+    first, last = result.sent_at_s.get(0), result.sent_at_s.get(len(body_events) - 1)
+    spread_s = (last - first) if first is not None and last is not None else 0.0
+    achieved = sum(body_events[:-1]) / spread_s if spread_s > 0 else None
+    return {
+        "rate_target": rate,
+        "rate_achieved": round(achieved, 1) if achieved is not None else None,
+        "ack_ms": quantiles(result.ack_from_due_s) if rate is not None else None,
+        "ack_ms_from_send": quantiles(result.ack_from_send_s),
+    }

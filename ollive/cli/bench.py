@@ -43,11 +43,52 @@ def bench_ingest(
     concurrency: int = typer.Option(8, min=1, help="Concurrent HTTP requests."),
     batch_size: int = typer.Option(1000, min=1, help="Events per gzip body."),
     api_key: str | None = typer.Option(None, help="Bearer key (default: ollive-demo)."),
+    rate: float | None = typer.Option(
+        None,
+        min=0.001,
+        help="Offered load in events/s, paced open-loop across the senders (default: as fast "
+        "as they go); ack latency is then measured from each body's scheduled send time.",
+    ),
 ) -> None:
     """End-to-end ingest throughput: acknowledged, then counted in the warehouse."""
     from ollive.bench.ingest import run_ingest_bench
 
-    emit_figures(run_ingest_bench(get_settings(), url, events, concurrency, batch_size, api_key))
+    emit_figures(
+        run_ingest_bench(get_settings(), url, events, concurrency, batch_size, api_key, rate=rate)
+    )
+
+
+@app.command("otlp")
+def bench_otlp(
+    url: str | None = typer.Option(
+        None, help="A running ingest (default: start one on the embedded default)."
+    ),
+    spans: int = typer.Option(10_000, min=1, help="GenAI spans the OpenTelemetry app creates."),
+    api_key: str | None = typer.Option(None, help="Bearer key (default: ollive-demo)."),
+    max_export_batch_size: int = typer.Option(
+        512, min=1, help="BatchSpanProcessor max_export_batch_size (the SDK's default: 512)."
+    ),
+    schedule_delay_ms: float = typer.Option(
+        5000, min=0, help="BatchSpanProcessor schedule delay (the SDK's default: 5000 ms)."
+    ),
+    max_queue_size: int = typer.Option(
+        2048, min=1, help="BatchSpanProcessor queue; spans past it are dropped (default: 2048)."
+    ),
+) -> None:
+    """OpenTelemetry SDK app -> OTLP/HTTP /v1/traces: spans/s delivered, stored == sent."""
+    from ollive.bench.otlp import run_otlp_bench
+
+    emit_figures(
+        run_otlp_bench(
+            get_settings(),
+            url,
+            spans,
+            api_key,
+            max_export_batch_size=max_export_batch_size,
+            schedule_delay_ms=schedule_delay_ms,
+            max_queue_size=max_queue_size,
+        )
+    )
 
 
 @app.command("capacity")
