@@ -158,15 +158,16 @@ def test_bad_input_is_answered_and_nothing_rejected_is_stored(ingest: Ingest) ->
     assert "/v1/logs" in httpx.get(ingest.url + "/openapi.json").json()["paths"]
 
 
-def test_100k_events_with_5_percent_duplicates_are_counted_exactly(ingest: Ingest) -> None:
+def test_40k_events_with_5_percent_duplicates_are_counted_exactly(ingest: Ingest) -> None:
+    # 40 bodies of 1,000, 4 at a time (it was 100k: the same paths at 40% of the suite's time)
     service = _service()
-    events = make_events(100_000, service, seed=2)
+    events = make_events(40_000, service, seed=2)
     bodies = make_batches(events, 1000, duplicate_rate=0.05)
     result = drive(ingest.url, KEY, bodies, concurrency=4)
     assert result.failures == 0 and result.rejected == 0
     # every copy is answered once; a body refused with 429 after part of it was stored
     # answers that part as duplicates on its retry, so only the sum is fixed
-    assert result.accepted + result.duplicates == len(events) + 5000
+    assert result.accepted + result.duplicates == len(events) + len(events) // 20
     assert result.accepted <= len(events)
     _assert_exact(_wait_counts(ingest, service, len(events)), events)
     metrics = httpx.get(ingest.url + "/metrics").text
