@@ -23,6 +23,7 @@ from ollive.bench import make_events
 from ollive.events import template_hash
 from ollive.ingest import ParsedBody, events_to_arrow, parse_body
 from ollive.ingest import validate as validate_module
+from tests.test_events import inference  # the contract tests' own example event
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 HEX = "0123456789abcdef"
@@ -471,63 +472,48 @@ def test_sdk_shaped_events_match() -> None:
     assert len(parsed.events) == 200
 
 
-def _inference(**over: Any) -> dict[str, Any]:
-    event = {
-        "log_type": "inference",
-        "request_id": str(uuid.uuid4()),
-        "provider": "openai",
-        "model": "gpt-4o",
-        "started_at": NOW.isoformat(),
-        "finished_at": (NOW + timedelta(milliseconds=1200)).isoformat(),
-        "prompt_tokens": 100,
-        "completion_tokens": 20,
-    }
-    event.update(over)
-    return event
-
-
 EXAMPLES: list[dict[str, Any]] = [
     # tests/test_events.py
-    _inference(),
-    _inference(input_preview="x" * 5000, output_preview="y" * 501),
-    _inference(request_id="not-a-uuid", started_at="2026-11-28T12:00:00", prompt_tokens=-1),
-    _inference(trace_id="XYZ"),
-    _inference(finished_at=(NOW - timedelta(seconds=1)).isoformat()),
-    _inference(latency_ms=5000),
-    _inference(latency_ms=1190),
-    _inference(total_tokens=5),
-    _inference(ttft_ms=99_999),
-    _inference(metadata=_deep(10)),
-    _inference(metadata={"blob": "x" * 20_000}),
-    _inference(metadata={"tenant": "a", "tags": ["x", "y"]}),
-    _inference(latency_ms=_HUGE),
-    _inference(surprise=1),
-    _inference(started_at="1970-01-01T00:00:00Z"),
+    inference(),
+    inference(input_preview="x" * 5000, output_preview="y" * 501),
+    inference(request_id="not-a-uuid", started_at="2026-11-28T12:00:00", prompt_tokens=-1),
+    inference(trace_id="XYZ"),
+    inference(finished_at=(NOW - timedelta(seconds=1)).isoformat()),
+    inference(latency_ms=5000),
+    inference(latency_ms=1190),
+    inference(total_tokens=5),
+    inference(ttft_ms=99_999),
+    inference(metadata=_deep(10)),
+    inference(metadata={"blob": "x" * 20_000}),
+    inference(metadata={"tenant": "a", "tags": ["x", "y"]}),
+    inference(latency_ms=_HUGE),
+    inference(surprise=1),
+    inference(started_at="1970-01-01T00:00:00Z"),
     {"log_type": "nope", "request_id": str(uuid.uuid4())},
-    _inference(tool_calls_count=1, tool_calls_summary=[{"name": "t", "args_preview": "{}"}]),
-    _inference(tool_calls_summary=[]),
-    _inference(tool_calls_summary="get_current_time(UTC)"),
-    _inference(tool_calls_summary=[{"tool": "x"}]),
-    _inference(schema_version="1.0"),
-    _inference(schema_version="1.1", prompt_name="a", prompt_version=3, prompt_hash="0" * 16),
-    _inference(prompt_name="support-answer"),
-    _inference(schema_version="1.0", prompt_version="v2"),
-    _inference(prompt_hash="ABCDEF0123456789"),
-    _inference(prompt_hash="abc"),
-    _inference(prompt_version="v" * 65),
-    _inference(prompt_version=True),
-    _inference(prompt_name="n" * 257),
-    _inference(schema_version="1.2"),
+    inference(tool_calls_count=1, tool_calls_summary=[{"name": "t", "args_preview": "{}"}]),
+    inference(tool_calls_summary=[]),
+    inference(tool_calls_summary="get_current_time(UTC)"),
+    inference(tool_calls_summary=[{"tool": "x"}]),
+    inference(schema_version="1.0"),
+    inference(schema_version="1.1", prompt_name="a", prompt_version=3, prompt_hash="0" * 16),
+    inference(prompt_name="support-answer"),
+    inference(schema_version="1.0", prompt_version="v2"),
+    inference(prompt_hash="ABCDEF0123456789"),
+    inference(prompt_hash="abc"),
+    inference(prompt_version="v" * 65),
+    inference(prompt_version=True),
+    inference(prompt_name="n" * 257),
+    inference(schema_version="1.2"),
     # tests/ingest/test_hostile_input.py
-    _inference(finished_at="2999-01-01T00:00:00Z"),
-    _inference(prompt_tokens=10**30),
-    _inference(cost_usd=_HUGE),
-    _inference(metadata={"x": _HUGE}),
-    _inference(latency_ms=-5),
-    _inference(model="m" * 10_000),
-    _inference(drop_table="'; DROP TABLE inference_logs; --"),
-    _inference(prompt_tokens="ten"),
-    _inference(project="evil"),
+    inference(finished_at="2999-01-01T00:00:00Z"),
+    inference(prompt_tokens=10**30),
+    inference(cost_usd=_HUGE),
+    inference(metadata={"x": _HUGE}),
+    inference(latency_ms=-5),
+    inference(model="m" * 10_000),
+    inference(drop_table="'; DROP TABLE inference_logs; --"),
+    inference(prompt_tokens="ten"),
+    inference(project="evil"),
     # the other types, as tests/test_events.py writes them
     {
         "log_type": "tool_execution",
@@ -574,7 +560,7 @@ def test_the_repository_example_events_match() -> None:
 @pytest.mark.parametrize("number", ["1e400", "-1e400"])
 def test_overflowing_numbers_are_rejected_alike(number: str) -> None:
     """Such a body is read by the standard library, and then by pydantic alone."""
-    text = json.dumps({"events": [_inference(), _inference(cost_usd=_HUGE)]})
+    text = json.dumps({"events": [inference(), inference(cost_usd=_HUGE)]})
     body = text.replace(f'"{_HUGE}"', number).encode()
     fast, slow = parse_body(body, 10), parse_body(body, 10, fast=False)
     assert fast.indexes == slow.indexes == [0]
