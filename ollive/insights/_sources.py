@@ -2,8 +2,8 @@
 
 The aggregates (``inference_stats_5m``, ``tool_stats_5m``) hold ClickHouse aggregate
 states; Ibis has no operation for ``-Merge`` combinators, so they are declared here as
-builtin UDFs. Parametric merges (``quantilesMerge(0.5, ...)``) go through ``arrayReduce``,
-which takes the parametric function name as a constant string chosen here, never by a user.
+builtin UDFs; parametric merges (``quantilesMerge(0.5, ...)(state)``) are the
+:func:`~ollive.store.state_merges.quantiles_merge` operation.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import ibis.expr.types as ir
 
 from ollive.errors import ConfigError
 from ollive.insights.filters import DIMENSIONS, Filters, parse_duration
+from ollive.store.state_merges import quantiles_merge
 
 LEVELS = (0.5, 0.9, 0.95, 0.99)
-_LEVELS_SQL = ", ".join(str(q) for q in LEVELS)
 #: index of each percentile in the quantiles arrays
 P = {"p50": 0, "p90": 1, "p95": 2, "p99": 3}
 ERROR_STATUSES = ("error", "timeout")
@@ -52,14 +52,8 @@ def _uniq_if_merge(state) -> dt.int64:  # type: ignore[empty-body]
     """Merge uniqIf states."""
 
 
-@ibis.udf.scalar.builtin(name="arrayReduce")
-def _array_reduce(function: str, states) -> dt.Array(dt.float64):  # type: ignore[empty-body,valid-type]
-    """Apply an aggregate function (given by name, parameters included) to an array."""
-
-
 def _quantiles_merge(column: ir.Column, conditional: bool = False) -> ir.ArrayValue:
-    name = "quantilesIfMerge" if conditional else "quantilesMerge"
-    return _array_reduce(ibis.literal(f"{name}({_LEVELS_SQL})"), column.collect())
+    return quantiles_merge(column, LEVELS, conditional)
 
 
 def bucket_seconds(bucket: str | timedelta | None) -> int | None:

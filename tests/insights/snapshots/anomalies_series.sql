@@ -7,8 +7,8 @@ SELECT
   countMerge("t1"."requests") AS "requests",
   countIfMerge("t1"."errors") AS "errors",
   sumMerge("t1"."cost_usd") AS "cost_usd",
-  arrayReduce('quantilesMerge(0.5, 0.9, 0.95, 0.99)', groupArray("t1"."latency_ms_q"))[1] AS "latency_p50",
-  arrayReduce('quantilesMerge(0.5, 0.9, 0.95, 0.99)', groupArray("t1"."latency_ms_q"))[3] AS "latency_p95"
+  quantilesMerge(0.5, 0.9, 0.95, 0.99)("t1"."latency_ms_q")[1] AS "latency_p50",
+  quantilesMerge(0.5, 0.9, 0.95, 0.99)("t1"."latency_ms_q")[3] AS "latency_p95"
 FROM (
   SELECT
     *

@@ -8,12 +8,12 @@ FROM (
     ) AS "bucket",
     "t1"."model" AS "model",
     countMerge("t1"."requests") AS "requests",
-    arrayReduce('quantilesMerge(0.5, 0.9, 0.95, 0.99)', groupArray("t1"."latency_ms_q"))[1] AS "latency_p50_ms",
-    arrayReduce('quantilesMerge(0.5, 0.9, 0.95, 0.99)', groupArray("t1"."latency_ms_q"))[3] AS "latency_p95_ms",
-    arrayReduce('quantilesMerge(0.5, 0.9, 0.95, 0.99)', groupArray("t1"."latency_ms_q"))[4] AS "latency_p99_ms",
-    arrayReduce('quantilesIfMerge(0.5, 0.9, 0.95, 0.99)', groupArray("t1"."ttft_ms_q"))[1] AS "ttft_p50_ms",
-    arrayReduce('quantilesIfMerge(0.5, 0.9, 0.95, 0.99)', groupArray("t1"."ttft_ms_q"))[3] AS "ttft_p95_ms",
-    arrayReduce('quantilesIfMerge(0.5, 0.9, 0.95, 0.99)', groupArray("t1"."ttft_ms_q"))[4] AS "ttft_p99_ms"
+    quantilesMerge(0.5, 0.9, 0.95, 0.99)("t1"."latency_ms_q")[1] AS "latency_p50_ms",
+    quantilesMerge(0.5, 0.9, 0.95, 0.99)("t1"."latency_ms_q")[3] AS "latency_p95_ms",
+    quantilesMerge(0.5, 0.9, 0.95, 0.99)("t1"."latency_ms_q")[4] AS "latency_p99_ms",
+    quantilesIfMerge(0.5, 0.9, 0.95, 0.99)("t1"."ttft_ms_q")[1] AS "ttft_p50_ms",
+    quantilesIfMerge(0.5, 0.9, 0.95, 0.99)("t1"."ttft_ms_q")[3] AS "ttft_p95_ms",
+    quantilesIfMerge(0.5, 0.9, 0.95, 0.99)("t1"."ttft_ms_q")[4] AS "ttft_p99_ms"
   FROM (
     SELECT
       *

@@ -21,7 +21,7 @@ FROM (
     sumMerge("t1"."cost_usd") AS "cost_usd",
     uniqIfMerge("t1"."users") AS "users",
     uniqIfMerge("t1"."conversations") AS "conversations",
-    arrayReduce('quantilesMerge(0.5, 0.9, 0.95, 0.99)', groupArray("t1"."latency_ms_q"))[3] AS "latency_p95_ms",
+    quantilesMerge(0.5, 0.9, 0.95, 0.99)("t1"."latency_ms_q")[3] AS "latency_p95_ms",
     CASE
       WHEN countMerge("t1"."requests") > 0
       THEN CAST(countIfMerge("t1"."errors") AS Nullable(Float64)) / countMerge("t1"."requests")

@@ -10,9 +10,9 @@ FROM (
       THEN CAST(countIfMerge("t1"."errors") AS Nullable(Float64)) / countMerge("t1"."calls")
       ELSE 0.0
     END AS "error_rate",
-    arrayReduce('quantilesMerge(0.5, 0.9, 0.95, 0.99)', groupArray("t1"."latency_ms_q"))[1] AS "latency_p50_ms",
-    arrayReduce('quantilesMerge(0.5, 0.9, 0.95, 0.99)', groupArray("t1"."latency_ms_q"))[3] AS "latency_p95_ms",
-    arrayReduce('quantilesMerge(0.5, 0.9, 0.95, 0.99)', groupArray("t1"."latency_ms_q"))[4] AS "latency_p99_ms"
+    quantilesMerge(0.5, 0.9, 0.95, 0.99)("t1"."latency_ms_q")[1] AS "latency_p50_ms",
+    quantilesMerge(0.5, 0.9, 0.95, 0.99)("t1"."latency_ms_q")[3] AS "latency_p95_ms",
+    quantilesMerge(0.5, 0.9, 0.95, 0.99)("t1"."latency_ms_q")[4] AS "latency_p99_ms"
   FROM (
     SELECT
       *
