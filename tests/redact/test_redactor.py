@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -187,3 +188,23 @@ def test_policy_file_gives_a_default_and_per_project_policies(tmp_path) -> None:
     bad.write_text('[projects.x]\noperators = { EMAIL_ADDRESS = "shred" }\n')
     with pytest.raises(ConfigError, match="operator"):
         load_policies(bad)
+
+
+def test_building_a_redactor_loads_the_numbering_plans_it_validates_against() -> None:
+    """The first texts do not pay for phonenumbers' lazy loads: warm() did them (a fresh
+    process, so that no other test has loaded them already)."""
+    script = textwrap.dedent(
+        """
+        import json
+        from phonenumbers.phonemetadata import PhoneMetadata
+        from ollive.redact import Redactor
+        before = set(PhoneMetadata._region_metadata)
+        Redactor(ner_model=None)
+        print(json.dumps(sorted(set(PhoneMetadata._region_metadata) - before)))
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+    ).stdout
+    loaded = set(json.loads(out.strip().splitlines()[-1]))
+    assert {"US", "GB", "FR", "DE", "ES", "IT", "NL", "BR", "IN", "CA"} <= loaded
