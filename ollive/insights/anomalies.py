@@ -15,7 +15,6 @@ A bucket is anomalous when its score passes ``threshold`` in the metric's bad di
 
 from __future__ import annotations
 
-import warnings
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,6 +30,7 @@ __all__ = [
     "METRICS",
     "anomalies",
     "anomalies_expr",
+    "column_nanmedian",
     "seasonal_scores",
     "zscore_scores",
 ]
@@ -195,6 +195,25 @@ def zscore_scores(
     return history.mean(), history.std()
 
 
+def column_nanmedian(matrix: np.ndarray) -> np.ndarray:
+    """``np.nanmedian(matrix, axis=0)`` for a 2-D float array, without its warnings.
+
+    The same values (NaN where a column holds no number), ~10x faster on the short, wide
+    arrays the seasonal detector builds: one sort along the columns (NaNs sort last), then
+    the middle one or two of each column's ``n`` numbers. ``np.nanmedian`` loops in Python
+    over columns that hold a NaN, which is most of them here.
+    """
+    ordered = np.sort(matrix, axis=0)
+    n = np.sum(~np.isnan(matrix), axis=0)
+    cols = np.arange(matrix.shape[1])
+    low = ordered[np.maximum(n - 1, 0) // 2, cols]
+    high = ordered[n // 2, cols]  # < rows: n <= rows
+    with np.errstate(all="ignore"):
+        out = (low + high) / 2.0
+    out[n == 0] = np.nan
+    return out
+
+
 def seasonal_scores(
     values: pd.Series, weekly: bool = True, min_history: int = 2
 ) -> tuple[pd.Series, pd.Series]:
@@ -217,10 +236,9 @@ def seasonal_scores(
         enough = np.sum(~np.isnan(base), axis=0) >= min_history
         if not enough.any():
             continue
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slots: masked below
-            median = np.nanmedian(base, axis=0)
-            mad = np.nanmedian(np.abs(base - median), axis=0)
+        with np.errstate(all="ignore"):
+            median = column_nanmedian(base)
+            mad = column_nanmedian(np.abs(base - median))
         expected[i] = np.where(enough, median, np.nan)
         scale[i] = np.where(enough, 1.4826 * mad, np.nan)
     return (

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import warnings
 from datetime import timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import ollive.insights as oi
+from ollive.insights.anomalies import column_nanmedian
 from ollive.store._ibis import Connection
 
 # which metric shows each injected incident
@@ -71,3 +77,21 @@ def test_anomaly_columns_and_window(seeded: Any, warehouse: Any) -> None:
                       metrics=["latency"], by="model", lookback="7d")  # fmt: skip
     assert list(df.columns) == list(oi.ANOMALY_COLUMNS)
     assert set(df["value"]) == {"claude-sonnet-4"} and (df["observed"] > 3 * df["expected"]).all()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    hnp.arrays(
+        np.float64,
+        hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=12),
+        elements=st.one_of(
+            st.floats(allow_nan=True, allow_infinity=True, width=64),
+            st.sampled_from([0.0, 1.0, 2.0, np.nan]),  # ties and empty columns
+        ),
+    )
+)
+def test_column_nanmedian_is_numpys_nanmedian(matrix: np.ndarray) -> None:
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # numpy warns on all-NaN columns
+        expected = np.nanmedian(matrix, axis=0)
+    np.testing.assert_array_equal(column_nanmedian(matrix), expected)
