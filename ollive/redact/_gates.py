@@ -65,6 +65,9 @@ class WindowSpec:
     read into it: Presidio's IBAN pattern takes up to 4 letters of the next word).
     ``batch_gate``: a hyperscan expression that matches every text any
     seed occurs in (a superset: lookarounds dropped); by default the gate, else the seeds.
+    ``ascii_batch_gate``: the same for ASCII texts only, which are scanned as bytes (``\\d``
+    is ``[0-9]``, ``\\w`` is ``[0-9A-Za-z_]``, as in Python on an ASCII text); by default
+    ``batch_gate``'s expressions. Cheaper to scan where a gate reads word boundaries.
     """
 
     seeds: tuple[str, ...]
@@ -78,6 +81,7 @@ class WindowSpec:
     accept: Callable[[Any, str, re.Match[str]], bool] | None = None
     batch_gate: str | None = None
     right_run: bool = False
+    ascii_batch_gate: str | None = None
 
 
 DIGIT_ISLAND = r"\d[\d \u00a0.()\-/]{6,}"
@@ -445,8 +449,11 @@ class WindowedAnalyzer:
             if not text:
                 out.append([])
                 continue
-            steps = plan.steps if plan.gate is None else plan.gate.steps_for(text, plan.steps)
-            out.append(self._analyze(text, plan, steps, artifacts[i], threshold))
+            if plan.gate is None:
+                steps, islands = plan.steps, None
+            else:
+                steps, islands = plan.gate.scan(text, plan.steps)
+            out.append(self._analyze(text, plan, steps, artifacts[i], threshold, islands))
         return out
 
     def _nlp_batch(self, texts: Sequence[str]) -> list[Any]:
@@ -463,9 +470,16 @@ class WindowedAnalyzer:
         return artifacts
 
     def _analyze(
-        self, text: str, plan: _Plan, steps: list[_Step], artifacts: Any, threshold: float
+        self,
+        text: str,
+        plan: _Plan,
+        steps: list[_Step],
+        artifacts: Any,
+        threshold: float,
+        islands: list[tuple[int, int, int]] | None = None,
     ) -> list[Any]:
-        memo: dict[Any, Any] = {}
+        # the DIGIT_ISLAND regions, when the batch gate's scan found them already
+        memo: dict[Any, Any] = {} if islands is None else {DIGIT_ISLAND: islands}
         results: list[Any] = []
         for step in steps:
             positions = self._seed_positions(text, step, memo)
@@ -585,15 +599,41 @@ def _compilable(hyperscan: Any, patterns: list[bytes], flag: int) -> int | None:
     return None
 
 
-class _BatchGate:
-    """One hyperscan database of every step's gate: which steps can fire in a text."""
+_HS_ISLANDS = (
+    rb"[0-9][0-9 .()\-/]{6,}[^0-9 .()\-/]",  # reported at the character after the island
+    rb"[0-9][0-9 .()\-/]{6,}\z",  # an island that ends the text
+)
+"""On an ASCII text, the :data:`DIGIT_ISLAND` matches, found by the byte database.
 
-    def __init__(self, hyperscan: Any, db: Any, always: frozenset[int], n_steps: int) -> None:
+``\\d`` is ``[0-9]`` there and no no-break space occurs. An island runs from the first
+digit of a run of its class that has 6 more of them after it to the end of that run (no
+later digit of the run starts one if the first does not), so each run yields one match of
+these expressions, ending at the run's end, and hyperscan's leftmost start of match is that
+first digit: the same spans as ``re.finditer(DIGIT_ISLAND, text)`` (sorted into text order)."""
+
+
+class _BatchGate:
+    """Hyperscan databases of every step's gate: which steps can fire in a text.
+
+    Two databases hold the same gates: one reads UTF-8 with Unicode properties (any text),
+    the other reads bytes and serves ASCII texts. On an ASCII text both say the same (``\\d``,
+    ``\\w``, ``\\s`` and case folding agree on ASCII characters; a non-ASCII character in an
+    expression matches neither), and the byte database scans faster: Unicode classes such
+    as ``\\d`` or a negated class make a larger automaton, and the card gate, "too large"
+    with Unicode digits, compiles exactly instead of as a prefilter. When a step reads
+    :data:`DIGIT_ISLAND`, the byte database also reports the islands (:data:`_HS_ISLANDS`),
+    so that an ASCII text's islands cost no ``re`` scan.
+    """
+
+    def __init__(
+        self, hyperscan: Any, dbs: tuple[Any, Any], always: tuple[frozenset[int], ...], n: int
+    ) -> None:
         self._hs = hyperscan
-        self._db = db
-        self._always = always
-        self._n_steps = n_steps
+        self._db, self._ascii_db = dbs
+        self._always, self._ascii_always = always
+        self._n_steps = n
         self._local = threading.local()
+        self._islands = False  # whether the byte database reports the islands
 
     @classmethod
     def build(cls, steps: Sequence[_Step]) -> _BatchGate | None:
@@ -602,14 +642,43 @@ class _BatchGate:
             import hyperscan
         except ImportError:
             return None
-        base = hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_UCP
+        built = cls._database(hyperscan, steps, hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_UCP)
+        ascii_built = None
+        if any(step.spec.gate == DIGIT_ISLAND for step in steps):
+            ascii_built = cls._database(hyperscan, steps, 0, ascii_texts=True, islands=True)
+        islands = ascii_built is not None
+        if ascii_built is None:
+            ascii_built = cls._database(hyperscan, steps, 0, ascii_texts=True)
+        if built is None or ascii_built is None:
+            return None
+        gate = cls(hyperscan, (built[0], ascii_built[0]), (built[1], ascii_built[1]), len(steps))
+        gate._islands = islands
+        return gate
+
+    @staticmethod
+    def _database(
+        hyperscan: Any,
+        steps: Sequence[_Step],
+        mode: int,
+        ascii_texts: bool = False,
+        islands: bool = False,
+    ) -> tuple[Any, frozenset[int]] | None:
+        """A database of the steps' gates under ``mode``, and the steps that always run.
+
+        ``islands``: with :data:`_HS_ISLANDS` under ids ``len(steps)`` and ``len(steps) + 1``
+        (``None`` if hyperscan refuses that database).
+        """
+        base = hyperscan.HS_FLAG_SINGLEMATCH | mode
         expressions: list[bytes] = []
         ids: list[int] = []
         flags: list[int] = []
         always: set[int] = set()
         for i, step in enumerate(steps):
             wanted = base | (hyperscan.HS_FLAG_CASELESS if step.spec.ignore_case else 0)
-            patterns = [p.encode() for p in _hs_patterns(step.spec)]
+            if ascii_texts and step.spec.ascii_batch_gate is not None:
+                patterns = [step.spec.ascii_batch_gate.encode()]
+            else:
+                patterns = [p.encode() for p in _hs_patterns(step.spec)]
             flag = _compilable(hyperscan, patterns, wanted)
             if flag is None:  # a gate hyperscan cannot compile at all: that step always runs
                 always.add(i)
@@ -617,30 +686,84 @@ class _BatchGate:
             expressions += patterns
             ids += [i] * len(patterns)
             flags += [flag] * len(patterns)
+        if islands:
+            expressions += _HS_ISLANDS
+            ids += [len(steps), len(steps) + 1]
+            flags += [hyperscan.HS_FLAG_SOM_LEFTMOST] * 2
         if not expressions:
             return None
         db = hyperscan.Database()
-        db.compile(expressions=expressions, ids=ids, elements=len(expressions), flags=flags)
-        return cls(hyperscan, db, frozenset(always), len(steps))
+        try:
+            db.compile(expressions=expressions, ids=ids, elements=len(expressions), flags=flags)
+        except hyperscan.error:
+            if islands:
+                return None
+            raise
+        return db, frozenset(always)
 
     def steps_for(self, text: str, steps: list[_Step]) -> list[_Step]:
         """The steps whose gate matches ``text`` (in plan order)."""
-        scratch = getattr(self._local, "scratch", None)
-        if scratch is None:
-            scratch = self._local.scratch = self._hs.Scratch(self._db)
-        hits = list(self._always)
-        self._db.scan(
-            text.encode("utf-8", "surrogatepass"),
-            match_event_handler=_hit,
-            context=hits,
-            scratch=scratch,
-        )
+        return self.scan(text, steps)[0]
+
+    def scan(
+        self, text: str, steps: list[_Step]
+    ) -> tuple[list[_Step], list[tuple[int, int, int]] | None]:
+        """The steps whose gate matches ``text`` (in plan order), and the text's
+        :data:`DIGIT_ISLAND` regions as ``_seed_positions`` keeps them, or ``None``
+        (not found by the scan: a non-ASCII text, or no step reads islands)."""
+        local = self._local
+        islands: list[tuple[int, int, int]] | None = None
+        if text.isascii():
+            db = self._ascii_db
+            scratch = getattr(local, "ascii_scratch", None)
+            if scratch is None:
+                scratch = local.ascii_scratch = self._hs.Scratch(db)
+            hits = list(self._ascii_always)
+            if self._islands:
+                spans: list[tuple[int, int]] = []
+                db.scan(
+                    text.encode("ascii"),
+                    match_event_handler=_hit_or_island,
+                    context=(hits, spans, self._n_steps),
+                    scratch=scratch,
+                )
+                n = len(text)
+                islands = [(a - 1 if a else 0, min(n, b + 2), b - a) for a, b in spans]
+                islands.sort()  # in text order, as re finds them, whatever order they came in
+            else:
+                db.scan(
+                    text.encode("ascii"), match_event_handler=_hit, context=hits, scratch=scratch
+                )
+        else:
+            scratch = getattr(local, "scratch", None)
+            if scratch is None:
+                scratch = local.scratch = self._hs.Scratch(self._db)
+            hits = list(self._always)
+            self._db.scan(
+                text.encode("utf-8", "surrogatepass"),
+                match_event_handler=_hit,
+                context=hits,
+                scratch=scratch,
+            )
         if len(hits) == self._n_steps:
-            return steps
+            return steps, islands
         hits.sort()
-        return [steps[i] for i in hits]
+        return [steps[i] for i in hits], islands
 
 
 def _hit(step: int, _from: int, _to: int, _flags: int, hits: list[int]) -> None:
     """Hyperscan's match callback: each step's gate reports once (``HS_FLAG_SINGLEMATCH``)."""
     hits.append(step)
+
+
+def _hit_or_island(
+    step: int, start: int, end: int, _flags: int, context: tuple[list[int], list[Any], int]
+) -> None:
+    """The byte database's callback: a step's gate, or an island (ids past the steps')."""
+    hits, spans, n_steps = context
+    if step < n_steps:
+        hits.append(step)
+    elif step == n_steps:
+        spans.append((start, end - 1))  # reported at the character after the island
+    else:
+        spans.append((start, end))

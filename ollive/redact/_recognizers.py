@@ -29,6 +29,7 @@ import re
 from typing import Any
 
 import phonenumbers
+import regex
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 from phonenumbers.phonenumberutil import NumberParseException
 from presidio_analyzer import (
@@ -106,6 +107,15 @@ _IPV4_SHAPE = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 _NOT_PHONE_SHAPE = re.compile(
     r"^(?:\d{13,19}|\d+\.\d+|\d{4}([ -])\d{4}\1\d{4}\1\d{1,4}|\d{4}([ -])\d{6}\2\d{4,5}|\d{3}([ -])\d{2}\3\d{4})$"
 )
+
+
+def _not_phone_shaped(value: str) -> bool:
+    """A date, a time, a decimal, a card or SSN layout, or an IPv4 address."""
+    return bool(
+        _DATE_OR_TIME.search(value) or _NOT_PHONE_SHAPE.match(value) or _IPV4_SHAPE.match(value)
+    )
+
+
 _SSN_WORD = re.compile(r"ssn|social", re.I)
 _GROUP_BREAK = re.compile(r"[ \u00a0.()\-/]+(?=\d)")
 _MIXED_DECIMAL = re.compile(r"^[\d.]*\d\.\d[\d.]*[ \u00a0\-/]|^[^.+(]*[ \u00a0\-/][\d ]*\d\.\d+$")
@@ -203,16 +213,26 @@ class StrictPhoneRecognizer(PhoneRecognizer):  # type: ignore[misc]
 
     def context_allows(self, text: str, start: int) -> bool:
         """Whether what precedes ``start`` allows a phone number there (no deny word, no IBAN)."""
-        before = text[max(0, start - _PHONE_CONTEXT_CHARS) : start]
-        if before[-1:] in (" ", "-") and _IBAN_BEFORE.search(before):
+        # _IBAN_BEFORE has no look-behind: searching the text between these bounds is
+        # searching the slice of the context (its "$" matches at the end bound)
+        if (
+            start
+            and text[start - 1] in " -"
+            and _IBAN_BEFORE.search(text, max(0, start - _PHONE_CONTEXT_CHARS), start)
+        ):
             return False
         return not deny_word_before(text, start)
 
     def is_candidate(self, text: str, start: int, raw: str) -> bool:
         """Whether ``raw`` at ``start`` is phone-shaped and not a quantity or an identifier."""
         value = _EXTENSION.sub("", raw)
-        if _DATE_OR_TIME.search(value) or _NOT_PHONE_SHAPE.match(value) or _IPV4_SHAPE.match(value):
+        if _not_phone_shaped(value):
             return False  # a date, a time, a decimal, a card or SSN layout, an IPv4 address
+        return self._is_shaped_candidate(text, start, raw, value)
+
+    def _is_shaped_candidate(self, text: str, start: int, raw: str, value: str) -> bool:
+        """:meth:`is_candidate` once ``value`` (``raw`` without its extension) passed the
+        shape checks."""
         if len(_DIGIT.findall(value)) < 7:
             return False
         if _MIXED_DECIMAL.match(value):
@@ -245,8 +265,11 @@ class StrictPhoneRecognizer(PhoneRecognizer):  # type: ignore[misc]
                 number = phonenumbers.parse(number_text, candidate)
             except NumberParseException:
                 continue
-            if phonenumbers.is_valid_number(number):
-                region = phonenumbers.region_code_for_number(number) or candidate
+            # is_valid_number(n) is is_valid_number_for_region(n, region_code_for_number(n)):
+            # spelled out, the region it finds is read once (for +1, a walk of 25 regions)
+            found = phonenumbers.region_code_for_number(number)
+            if phonenumbers.is_valid_number_for_region(number, found):
+                region = found or candidate
                 break
         self._remember(value, region)
         return region
@@ -258,13 +281,16 @@ class StrictPhoneRecognizer(PhoneRecognizer):  # type: ignore[misc]
             number = phonenumbers.parse(number_text, None)
         except NumberParseException:
             return None
-        ok = phonenumbers.is_valid_number(number) or phonenumbers.is_possible_number(number)
+        found = phonenumbers.region_code_for_number(number)  # as in region_of: read once
+        ok = phonenumbers.is_valid_number_for_region(
+            number, found
+        ) or phonenumbers.is_possible_number(number)
         if not ok:
             digits = "".join(c for c in number_text if c.isdigit())
             code = str(number.country_code)
             if digits.startswith(code + "0"):
                 return self._international("+" + code + digits[len(code) + 1 :])
-        return (phonenumbers.region_code_for_number(number) or "ZZ") if ok else None
+        return (found or "ZZ") if ok else None
 
     def warm(self) -> None:
         """Load the numbering plans that validation reads and compile their patterns.
@@ -303,10 +329,14 @@ class StrictPhoneRecognizer(PhoneRecognizer):  # type: ignore[misc]
             return None
         value = m.group()
         whole = _EXTENSION.sub("", value)
-        if _DATE_OR_TIME.search(whole) or _NOT_PHONE_SHAPE.match(whole) or _IPV4_SHAPE.match(whole):
+        if _not_phone_shaped(whole):
             return None  # a date, a time, a decimal, a card or SSN layout, an IPv4 address
-        heads = [value] + [value[: g.start()] for g in reversed(list(_GROUP_BREAK.finditer(value)))]
-        for head in heads:
+        if len(value) >= 7 and self._is_shaped_candidate(text, start, value, whole):
+            region = self.region_of(value)  # the whole candidate: its shape is checked above
+            if region is not None:
+                return start + len(value), region
+        for g in reversed(list(_GROUP_BREAK.finditer(value))):
+            head = value[: g.start()]
             if len(head) < 7:
                 break
             if self.is_candidate(text, start, head):
@@ -397,6 +427,10 @@ class BrandCreditCardRecognizer(CreditCardRecognizer):  # type: ignore[misc]
         return _BARCODE_BEFORE.search(before, max(0, len(before) - 12)) is None
 
 
+_ASCII_WORD = "0-9A-Za-z_"
+"""The ASCII word characters, for hyperscan classes: each is ``\\w`` in Python's ``re``."""
+
+
 class ContextSsnRecognizer(UsSsnRecognizer):  # type: ignore[misc]
     """US SSNs in their printed forms, and bare 9-digit runs that are not quantities.
 
@@ -420,6 +454,14 @@ class ContextSsnRecognizer(UsSsnRecognizer):  # type: ignore[misc]
         min_chars=9,
         accept=lambda rec, text, m: rec.keeps(text, m.start(), m.end()),
         batch_gate=r"\d{3}-\d{2}-\d{4}|\d{3} \d{2} \d{4}|\d{9}",
+        # On ASCII texts, the look-behinds and \b become one character (or the text edge) on
+        # each side that is no word character and none of the look-behinds' punctuation:
+        # 9-digit runs inside longer numbers (timestamps, ids) no longer pass.
+        ascii_batch_gate=(
+            rf"(?:^|[^{_ASCII_WORD}\-])\d{{3}}-\d{{2}}-\d{{4}}(?:[^{_ASCII_WORD}]|$)"
+            rf"|(?:^|[^{_ASCII_WORD}])\d{{3}} \d{{2}} \d{{4}}(?:[^{_ASCII_WORD}]|$)"
+            rf"|(?:^|[^{_ASCII_WORD}.,:\-/])\d{{9}}(?:[^{_ASCII_WORD}]|$)"
+        ),
     )
 
     def __init__(self) -> None:
@@ -438,18 +480,17 @@ class ContextSsnRecognizer(UsSsnRecognizer):  # type: ignore[misc]
     def keeps(self, text: str, start: int, end: int) -> bool:
         """Not an invalid SSN; a bare 9-digit run only when it is not a quantity or an id."""
         value = text[start:end]
-        if self.invalidate_result(value):
-            return False
-        if not value.isdigit():
-            return True
-        before = text[max(0, start - 40) : start]
-        if self._CONTEXT_RE.search(before):
-            return True
-        if deny_word_before(text, start):
-            return False
-        if before[-1:] in (" ", "-") and _IBAN_BEFORE.search(before):
-            return False
-        return _UNIT_AFTER.match(text, end) is None
+        if value.isdigit():
+            # Every check is pure, so their order changes no answer: the quantity checks go
+            # before Presidio's invalidation, which is slower and rarely the one that says no.
+            before = text[max(0, start - 40) : start]
+            if not self._CONTEXT_RE.search(before) and (
+                deny_word_before(text, start)
+                or (before[-1:] in (" ", "-") and _IBAN_BEFORE.search(before))
+                or _UNIT_AFTER.match(text, end) is not None
+            ):
+                return False
+        return not self.invalidate_result(value)
 
 
 _IBAN = re.compile(
@@ -512,6 +553,9 @@ class CaseIbanRecognizer(IbanRecognizer):  # type: ignore[misc]
         )
 
 
+_IPV4_CHARS = re.compile(r"[0-9.]*")
+_IPV4_CHAR_SET = frozenset("0123456789.")
+_IPV4_RUN_MAX = 64  # longer runs of digits and dots are left to the window
 _IPV6 = (
     r"(?<![\w:.])(?:[0-9a-fA-F]{0,4}:){2,7}"
     r"(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9a-fA-F]{1,4})?(?:%[0-9a-zA-Z]+)?(?![\w:]|\.\d)"
@@ -533,11 +577,53 @@ class ValidatedIpRecognizer(IpRecognizer):  # type: ignore[misc]
         # IPv6 has "::", or 8 groups, or 6 groups and an IPv4 tail: ":g:g:g:g:g:" in both
         open_seeds=("::", ":" + "[0-9a-fA-F]{1,4}:" * 5),
         batch_gate=r"\d\.\d{1,3}\.\d{1,3}\.\d|::|:(?:[0-9a-fA-F]{1,4}:){5}",
+        accept=lambda rec, text, m: rec.keeps_ipv4_near(text, m),
     )
 
     def __init__(self) -> None:
         ipv4 = next(p for p in IpRecognizer.PATTERNS if p.name == "IPv4")
         super().__init__(patterns=[ipv4, Pattern("IPv6", _IPV6, 0.6)])
+        # the IPv4 pattern as Presidio runs it: the same module, pattern and flags
+        self._ipv4 = regex.compile(ipv4.regex, flags=self.global_regex_flags)
+        self._kept: dict[str, bool] = {}  # IPv4 value -> kept (``0.0.0.0`` recurs)
+
+    def keeps_ipv4_near(self, text: str, seed: re.Match[str]) -> bool:
+        """Whether an IPv4 address this recognizer keeps overlaps ``seed`` (``True`` for an
+        IPv6 seed, and for a seed with non-ASCII digits).
+
+        Exact as an ``accept``: an IPv4 match is ``[0-9.]`` only, so the whole text's matches
+        inside the ``[0-9.]`` run around the seed are those of a scan of that run (nothing
+        before it can reach into it; the scan reads one character past it for ``\\b``).
+        Each match the recognizer keeps overlaps some seed of the island scan (a seed starts
+        at the last digit of its first octet unless an earlier seed covers that digit), and
+        that seed is accepted and its window is the match's run. An ``0.0.0.0:5601`` costs no
+        window. IPv6 matches have their own seeds (``open_seeds``).
+        """
+        start, end = seed.span()
+        if _IPV4_CHARS.fullmatch(text, start, end) is None:
+            return True  # an IPv6 seed, or Unicode digits: not decided here
+        lo, stop = start, max(0, start - _IPV4_RUN_MAX)
+        while lo > stop and text[lo - 1] in _IPV4_CHAR_SET:
+            lo -= 1
+        hi = _IPV4_CHARS.match(text, end, end + _IPV4_RUN_MAX).end()  # type: ignore[union-attr]
+        if (lo and text[lo - 1] in _IPV4_CHAR_SET) or (
+            hi < len(text) and text[hi] in "0123456789."
+        ):
+            return True  # a long run of digits and dots: not decided here (no quadratic walk)
+        for found in self._ipv4.finditer(text, lo, hi + 1):
+            if found.start() < end and found.end() > start and self._keeps(found.group()):
+                return True
+        return False
+
+    def _keeps(self, value: str) -> bool:
+        """Presidio's scoring of a match: kept when valid and not invalidated (memoized)."""
+        kept = self._kept.get(value)
+        if kept is None:
+            kept = bool(self.validate_result(value)) and not self.invalidate_result(value)
+            if len(self._kept) > 4_096:
+                self._kept.clear()
+            self._kept[value] = kept
+        return kept
 
     def validate_result(self, pattern_text: str) -> bool:
         try:

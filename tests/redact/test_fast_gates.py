@@ -1,0 +1,112 @@
+"""The shortcuts of the fast path answer as what they stand in for, on adversarial strings.
+
+Random strings over the characters each shortcut reads (digits, separators, word and
+non-ASCII characters) check: the byte database's islands against ``re``'s, the SSN gate for
+ASCII texts against the SSN patterns, the IPv4 ``accept`` against the recognizer's own
+answers, and ``region_of`` against ``phonenumbers.is_valid_number``. These are white-box
+tests of internal shortcuts (the gate's plan and scan); what users see of them, the same
+findings and text as Presidio's full pass, is what ``test_equivalence.py`` checks.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+
+import phonenumbers
+import pytest
+
+from ollive.redact import DEFAULT_POLICY
+from ollive.redact._gates import DIGIT_ISLAND, WindowedAnalyzer, _Step
+from ollive.redact._presidio import build_analyzer, offline_nlp_engine
+from ollive.redact._recognizers import (
+    ContextSsnRecognizer,
+    StrictPhoneRecognizer,
+    ValidatedIpRecognizer,
+    default_registry,
+)
+
+pytest.importorskip("hyperscan")
+
+
+@pytest.fixture(scope="module")
+def plan() -> object:
+    import spacy
+
+    engine = offline_nlp_engine(spacy.blank("en"), "blank:en")
+    analyzer = build_analyzer(default_registry(engine, DEFAULT_POLICY.locales), engine)
+    return WindowedAnalyzer(analyzer, nlp_is_blank=True)._plan(DEFAULT_POLICY.entities)
+
+
+def _strings(alphabet: str, n: int, seed: int, longest: int = 40) -> list[str]:
+    rnd = random.Random(seed)
+    return ["".join(rnd.choices(alphabet, k=rnd.randint(1, longest))) for _ in range(n)]
+
+
+def _step(plan: object, cls: type) -> _Step:
+    return next(s for s in plan.steps if isinstance(s.recognizer, cls))  # type: ignore[attr-defined]
+
+
+def test_byte_database_finds_re_islands(plan) -> None:
+    island = re.compile(DIGIT_ISLAND)
+    texts = _strings("0123456789" * 3 + " .()-/x_\n", 5_000, seed=1)
+    texts += ["1234567", " (555) 123-4567\n", "a1 2 3 4 5 6 7", "12345 .", "9" * 30]
+    for text in texts:
+        _, islands = plan.gate.scan(text, plan.steps)
+        n = len(text)
+        expected = [
+            (max(0, m.start() - 1), min(n, m.end() + 2), m.end() - m.start())
+            for m in island.finditer(text)
+        ]
+        assert islands == expected, text
+    assert plan.gate.scan("é 1234567", plan.steps)[1] is None  # non-ASCII: re finds them
+
+
+def test_ascii_ssn_gate_passes_every_ssn_seed(plan) -> None:
+    step = _step(plan, ContextSsnRecognizer)
+    seed = step.seeds[0]
+    texts = _strings("0123456789" * 4 + " -.,:/a_#(", 20_000, seed=2, longest=24)
+    texts += ["123-45-6789", "x 123 45 6789.", "(123456789)", "123456789\n", "a-123456789"]
+    seeded = 0
+    for text in texts:
+        if seed.search(text):
+            seeded += 1
+            assert step in plan.gate.steps_for(text, plan.steps), text
+    assert seeded > 100
+    assert step not in plan.gate.steps_for("ts 1234567890123 x123456789", plan.steps)
+
+
+def test_ipv4_accept_keeps_every_kept_address() -> None:
+    rec = ValidatedIpRecognizer()
+    seed = re.compile(ValidatedIpRecognizer.FAST_SPEC.seeds[0])
+    texts = _strings("0123456789" * 2 + "1..." + ": x/", 20_000, seed=3, longest=30)
+    texts += ["0.0.0.0:5601", "127.0.0.1 10.1.2.3", "0.0.0.0.10.1.2.3", "1.2.3.4a 5.6.7.8"]
+    for text in texts:
+        found = rec.analyze(text, ["IP_ADDRESS"])
+        kept = [r for r in found if re.fullmatch(r"[0-9.]+", text[r.start : r.end])]
+        accepted = [m for m in seed.finditer(text) if rec.keeps_ipv4_near(text, m)]
+        for r in kept:  # every kept IPv4 address overlaps an accepted seed
+            assert any(m.start() < r.end and m.end() > r.start for m in accepted), text
+        if not kept:  # and no window for a text without one
+            assert not [m for m in accepted if ":" not in m.group()], text
+
+
+def test_region_of_answers_as_is_valid_number() -> None:
+    rec = StrictPhoneRecognizer()
+    rnd = random.Random(4)
+    values = ["".join(rnd.choices("0123456789", k=rnd.randint(7, 13))) for _ in range(1_500)]
+    values += ["(0" + v[:3] + ") " + v[3:] for v in values[:300]]
+    for value in values:
+        expected = None
+        text = value
+        if text.startswith(("+", "00")):
+            continue  # international forms: covered by the equivalence tests
+        for candidate in rec.regions:
+            try:
+                number = phonenumbers.parse(text, candidate)
+            except phonenumbers.NumberParseException:
+                continue
+            if phonenumbers.is_valid_number(number):
+                expected = phonenumbers.region_code_for_number(number) or candidate
+                break
+        assert rec.region_of(value) == expected, value
