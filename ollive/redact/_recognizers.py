@@ -266,9 +266,10 @@ class StrictPhoneRecognizer(PhoneRecognizer):  # type: ignore[misc]
             except NumberParseException:
                 continue
             # is_valid_number(n) is is_valid_number_for_region(n, region_code_for_number(n)):
-            # spelled out, the region it finds is read once (for +1, a walk of 25 regions)
+            # spelled out, the region it finds is read once (for +1, a walk of 25 regions);
+            # it answers False for no region, as the explicit None check here does
             found = phonenumbers.region_code_for_number(number)
-            if phonenumbers.is_valid_number_for_region(number, found):
+            if found is not None and phonenumbers.is_valid_number_for_region(number, found):
                 region = found or candidate
                 break
         self._remember(value, region)
@@ -282,8 +283,8 @@ class StrictPhoneRecognizer(PhoneRecognizer):  # type: ignore[misc]
         except NumberParseException:
             return None
         found = phonenumbers.region_code_for_number(number)  # as in region_of: read once
-        ok = phonenumbers.is_valid_number_for_region(
-            number, found
+        ok = (
+            found is not None and phonenumbers.is_valid_number_for_region(number, found)
         ) or phonenumbers.is_possible_number(number)
         if not ok:
             digits = "".join(c for c in number_text if c.isdigit())
