@@ -349,12 +349,26 @@ def await_stored(
 
 
 def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
+    """A TCP port on 127.0.0.1 that nothing listens on right now, from 20000-29999.
+
+    Not one the kernel hands out (its ephemeral range is 32768-60999 on Linux): the port is
+    picked before a Ray starts, whose own components bind ephemeral ports, and one of them
+    can take a picked port before the Serve proxy binds it ("Failed to bind to address").
+    Ray's worker ports are 10002-19999, below this range.
+    """
+    import random
     import socket
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    rng = random.Random()
+    for _ in range(500):
+        port = rng.randint(20_000, 29_999)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free TCP port in 20000-29999 on 127.0.0.1")
 
 
 def bench_warehouse() -> Any:

@@ -2,33 +2,13 @@
 
 from __future__ import annotations
 
-import random
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now, from 20000-29999.
-
-    Not one the kernel hands out (its ephemeral range is 32768-60999 on Linux): the process
-    the port is picked for usually starts a Ray first, whose own components bind ephemeral
-    ports, and one of them took a picked port before the Serve proxy could bind it ("Failed
-    to bind to address"). Ray's worker ports are 10002-19999, below this range.
-    """
-    rng = random.Random()
-    for _ in range(500):
-        port = rng.randint(20_000, 29_999)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free TCP port in 20000-29999 on 127.0.0.1")
+from ollive.bench import free_port  # re-exported for the tests that start a process on a port
 
 
 def serve_base_url() -> str:
