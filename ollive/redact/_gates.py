@@ -292,6 +292,12 @@ MAX_RUN_WINDOW = 2_048
 or a URL is shorter): Presidio's own patterns would take quadratic time on such a run."""
 
 
+def _region(start: int, end: int, n: int) -> tuple[int, int, int]:
+    """A gate match ``[start, end)`` of a text of length ``n`` as the seeds are searched in:
+    widened by the characters seed lookarounds read (one before, two after), and its size."""
+    return max(0, start - 1), min(n, end + 2), end - start
+
+
 def _merge(windows: Iterable[tuple[int, int, int]]) -> list[tuple[int, int, list[int]]]:
     """Overlapping windows merged; each keeps the core starts of the windows it holds."""
     merged: list[tuple[int, int, list[int]]] = []
@@ -403,10 +409,9 @@ class WindowedAnalyzer:
             if step.gate is not None:
                 regions = memo.get(spec.gate)
                 if regions is None:
-                    n = len(text)  # widen by the chars seed lookarounds read (prefix, 2 after)
+                    n = len(text)
                     regions = memo[spec.gate] = [
-                        (max(0, m.start() - 1), min(n, m.end() + 2), m.end() - m.start())
-                        for m in step.gate.finditer(text)
+                        _region(m.start(), m.end(), n) for m in step.gate.finditer(text)
                     ]
                 for regex in step.seeds:
                     for lo, hi, size in regions:
@@ -626,14 +631,19 @@ class _BatchGate:
     """
 
     def __init__(
-        self, hyperscan: Any, dbs: tuple[Any, Any], always: tuple[frozenset[int], ...], n: int
+        self,
+        hyperscan: Any,
+        dbs: tuple[Any, Any],
+        always: tuple[frozenset[int], ...],
+        n: int,
+        islands: bool,
     ) -> None:
         self._hs = hyperscan
         self._db, self._ascii_db = dbs
         self._always, self._ascii_always = always
         self._n_steps = n
         self._local = threading.local()
-        self._islands = False  # whether the byte database reports the islands
+        self._islands = islands  # whether the byte database reports the islands
 
     @classmethod
     def build(cls, steps: Sequence[_Step]) -> _BatchGate | None:
@@ -651,9 +661,13 @@ class _BatchGate:
             ascii_built = cls._database(hyperscan, steps, 0, ascii_texts=True)
         if built is None or ascii_built is None:
             return None
-        gate = cls(hyperscan, (built[0], ascii_built[0]), (built[1], ascii_built[1]), len(steps))
-        gate._islands = islands
-        return gate
+        return cls(
+            hyperscan,
+            (built[0], ascii_built[0]),
+            (built[1], ascii_built[1]),
+            len(steps),
+            islands,
+        )
 
     @staticmethod
     def _database(
@@ -701,50 +715,37 @@ class _BatchGate:
             raise
         return db, frozenset(always)
 
-    def steps_for(self, text: str, steps: list[_Step]) -> list[_Step]:
-        """The steps whose gate matches ``text`` (in plan order)."""
-        return self.scan(text, steps)[0]
-
     def scan(
         self, text: str, steps: list[_Step]
     ) -> tuple[list[_Step], list[tuple[int, int, int]] | None]:
         """The steps whose gate matches ``text`` (in plan order), and the text's
         :data:`DIGIT_ISLAND` regions as ``_seed_positions`` keeps them, or ``None``
         (not found by the scan: a non-ASCII text, or no step reads islands)."""
-        local = self._local
-        islands: list[tuple[int, int, int]] | None = None
-        if text.isascii():
-            db = self._ascii_db
-            scratch = getattr(local, "ascii_scratch", None)
-            if scratch is None:
-                scratch = local.ascii_scratch = self._hs.Scratch(db)
-            hits = list(self._ascii_always)
-            if self._islands:
-                spans: list[tuple[int, int]] = []
-                db.scan(
-                    text.encode("ascii"),
-                    match_event_handler=_hit_or_island,
-                    context=(hits, spans, self._n_steps),
-                    scratch=scratch,
-                )
-                n = len(text)
-                islands = [(a - 1 if a else 0, min(n, b + 2), b - a) for a, b in spans]
-                islands.sort()  # in text order, as re finds them, whatever order they came in
-            else:
-                db.scan(
-                    text.encode("ascii"), match_event_handler=_hit, context=hits, scratch=scratch
-                )
+        ascii_text = text.isascii()
+        if ascii_text:
+            db, always, key, data = self._ascii_db, self._ascii_always, "ascii", text.encode()
         else:
-            scratch = getattr(local, "scratch", None)
-            if scratch is None:
-                scratch = local.scratch = self._hs.Scratch(self._db)
-            hits = list(self._always)
-            self._db.scan(
-                text.encode("utf-8", "surrogatepass"),
-                match_event_handler=_hit,
-                context=hits,
+            db, always, key = self._db, self._always, "utf8"
+            data = text.encode("utf-8", "surrogatepass")
+        scratch = getattr(self._local, key, None)
+        if scratch is None:
+            scratch = self._hs.Scratch(db)
+            setattr(self._local, key, scratch)
+        hits = list(always)
+        islands: list[tuple[int, int, int]] | None = None
+        if ascii_text and self._islands:
+            spans: list[tuple[int, int]] = []
+            db.scan(
+                data,
+                match_event_handler=_hit_or_island,
+                context=(hits, spans, self._n_steps),
                 scratch=scratch,
             )
+            n = len(text)
+            islands = [_region(a, b, n) for a, b in spans]
+            islands.sort()  # in text order, as re finds them, whatever order they came in
+        else:
+            db.scan(data, match_event_handler=_hit, context=hits, scratch=scratch)
         if len(hits) == self._n_steps:
             return steps, islands
         hits.sort()

@@ -120,6 +120,22 @@ _SSN_WORD = re.compile(r"ssn|social", re.I)
 _GROUP_BREAK = re.compile(r"[ \u00a0.()\-/]+(?=\d)")
 _MIXED_DECIMAL = re.compile(r"^[\d.]*\d\.\d[\d.]*[ \u00a0\-/]|^[^.+(]*[ \u00a0\-/][\d ]*\d\.\d+$")
 _IBAN_BEFORE = re.compile(r"[A-Z]{2}\d{2}(?: [A-Z0-9]{4})*[ -]$")
+
+
+def iban_groups_before(text: str, start: int, chars: int) -> bool:
+    """Whether groups of an IBAN (``ES91 2100 ``) end right before ``start``, within the
+    ``chars`` characters before it: the number there is the IBAN's tail, not a value.
+
+    Searches the text between those bounds rather than a slice of it: the pattern has no
+    look-behind and its ``$`` matches at the end bound, so the answer is the slice's.
+    """
+    return (
+        start > 0
+        and text[start - 1] in " -"
+        and _IBAN_BEFORE.search(text, max(0, start - chars), start) is not None
+    )
+
+
 _DENY_WORDS = (
     r"#|no\.|inv\w*|order|build|ticket|id|ref|version|port|pid|uid|gid|rows?|tokens?|ean|isbn|"
     r"ts|timestamp|epoch|size|count|total|sum|seq|offset|nonce|crc|checksum|n|line|col|step|"
@@ -213,13 +229,7 @@ class StrictPhoneRecognizer(PhoneRecognizer):  # type: ignore[misc]
 
     def context_allows(self, text: str, start: int) -> bool:
         """Whether what precedes ``start`` allows a phone number there (no deny word, no IBAN)."""
-        # _IBAN_BEFORE has no look-behind: searching the text between these bounds is
-        # searching the slice of the context (its "$" matches at the end bound)
-        if (
-            start
-            and text[start - 1] in " -"
-            and _IBAN_BEFORE.search(text, max(0, start - _PHONE_CONTEXT_CHARS), start)
-        ):
+        if iban_groups_before(text, start, _PHONE_CONTEXT_CHARS):
             return False
         return not deny_word_before(text, start)
 
@@ -422,10 +432,9 @@ class BrandCreditCardRecognizer(CreditCardRecognizer):  # type: ignore[misc]
         """Luhn-valid, not the digits of an IBAN printed in groups, not a barcode (EAN, ISBN)."""
         if not self.validate_result(text[start:end]):
             return False
-        before = text[max(0, start - 32) : start]
-        if before[-1:] in (" ", "-") and _IBAN_BEFORE.search(before):
+        if iban_groups_before(text, start, 32):
             return False
-        return _BARCODE_BEFORE.search(before, max(0, len(before) - 12)) is None
+        return _BARCODE_BEFORE.search(text, max(0, start - 12), start) is None
 
 
 _ASCII_WORD = "0-9A-Za-z_"
@@ -487,7 +496,7 @@ class ContextSsnRecognizer(UsSsnRecognizer):  # type: ignore[misc]
             before = text[max(0, start - 40) : start]
             if not self._CONTEXT_RE.search(before) and (
                 deny_word_before(text, start)
-                or (before[-1:] in (" ", "-") and _IBAN_BEFORE.search(before))
+                or iban_groups_before(text, start, 40)
                 or _UNIT_AFTER.match(text, end) is not None
             ):
                 return False
@@ -608,7 +617,7 @@ class ValidatedIpRecognizer(IpRecognizer):  # type: ignore[misc]
             lo -= 1
         hi = _IPV4_CHARS.match(text, end, end + _IPV4_RUN_MAX).end()  # type: ignore[union-attr]
         if (lo and text[lo - 1] in _IPV4_CHAR_SET) or (
-            hi < len(text) and text[hi] in "0123456789."
+            hi < len(text) and text[hi] in _IPV4_CHAR_SET
         ):
             return True  # a long run of digits and dots: not decided here (no quadratic walk)
         for found in self._ipv4.finditer(text, lo, hi + 1):
