@@ -15,32 +15,88 @@ In front ends that only render ipywidgets (VS Code ...), use
 
 from __future__ import annotations
 
-from ollive.ui.components import (
-    AnomalyList,
-    CostChart,
-    KpiCards,
-    LatencyChart,
-    ThroughputChart,
-    ToolStats,
-    TopConversations,
-)
-from ollive.ui.dashboard import Dashboard
-from ollive.ui.filters import FilterBar
-from ollive.ui.pages import (
-    PAGES,
-    Alerts,
-    DataHealth,
-    Experiments,
-    Overview,
-    Page,
-    Scores,
-    Sessions,
-    Tools,
-    Traces,
-    Users,
-)
-from ollive.ui.trace_view import TraceView
-from ollive.ui.waterfall import waterfall
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ollive.ui.components import (
+        AnomalyList,
+        CostChart,
+        KpiCards,
+        LatencyChart,
+        ThroughputChart,
+        ToolStats,
+        TopConversations,
+    )
+    from ollive.ui.dashboard import Dashboard
+    from ollive.ui.filters import FilterBar
+    from ollive.ui.pages import (
+        PAGES,
+        Alerts,
+        DataHealth,
+        Experiments,
+        Overview,
+        Page,
+        Scores,
+        Sessions,
+        Tools,
+        Traces,
+        Users,
+    )
+    from ollive.ui.trace_view import TraceView
+    from ollive.ui.waterfall import waterfall
+
+# Panel, Bokeh and hvPlot take seconds to import: the names load on first use, so that a
+# light submodule (``ollive.ui.auth``, read by ``ollive up`` for the dashboard's login) does
+# not pay for them.
+_SOURCES = {
+    **dict.fromkeys(
+        (
+            "AnomalyList",
+            "CostChart",
+            "KpiCards",
+            "LatencyChart",
+            "ThroughputChart",
+            "ToolStats",
+            "TopConversations",
+        ),
+        "components",
+    ),
+    "Dashboard": "dashboard",
+    "FilterBar": "filters",
+    **dict.fromkeys(
+        (
+            "PAGES",
+            "Alerts",
+            "DataHealth",
+            "Experiments",
+            "Overview",
+            "Page",
+            "Scores",
+            "Sessions",
+            "Tools",
+            "Traces",
+            "Users",
+        ),
+        "pages",
+    ),
+    "TraceView": "trace_view",
+    "waterfall": "waterfall",
+}
+
+
+def __getattr__(name: str) -> Any:
+    source = _SOURCES.get(name)
+    if source is None:
+        raise AttributeError(f"module 'ollive.ui' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"ollive.ui.{source}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
 
 __all__ = [
     "PAGES",
