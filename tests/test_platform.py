@@ -80,40 +80,35 @@ union = " UNION ALL ".join(
     for t in ("inference_logs", "tool_executions", "application_logs", "scores")
 )
 ids = con.warehouse.query_arrow(f"SELECT DISTINCT toString(request_id) AS id FROM ({union})")
-print(json.dumps({"ids": ids.column("id").to_pylist(), "counts": counts}))
+# raw values to look for in every column of every table (stdin), in the same process
+from ollive.store.deletion import find_values
+values = json.loads(sys.stdin.read() or "[]")
+leaked = find_values(con.warehouse, values) if values else []
+print(json.dumps({"ids": ids.column("id").to_pylist(), "counts": counts, "leaked": leaked}))
 """
 
-LANDED = r"""
+# after the PII turns, in one process (each fresh interpreter costs ~4 s to join the
+# platform): the turns landed, none of their raw values is stored anywhere, the scan sees
+# stored text (positive control), and the online evaluator scored the first answer
+AFTER_TURNS = r"""
 import json, sys, time
-import ollive
-con = ollive.connect()
-ids = json.loads(sys.stdin.read())
-t = con.table("inference_logs")
-deadline = time.monotonic() + 60
-while (n := int(t.filter(t.request_id.isin(ids)).count().execute())) < len(ids) and time.monotonic() < deadline:
-    time.sleep(0.5)
-print(n)
-"""
-
-FIND = r"""
-import json, sys
 import ollive
 from ollive.store.deletion import find_values
 con = ollive.connect()
-print(json.dumps(find_values(con.warehouse, json.loads(sys.stdin.read()))))
-"""
-
-SCORED = r"""
-import json, sys, time
-import ollive
-con = ollive.connect()
-rid, rule = sys.argv[1], sys.argv[2]
+ask = json.loads(sys.stdin.read())
+t = con.table("inference_logs")
+ids = ask["ids"]
+deadline = time.monotonic() + 60
+while (n := int(t.filter(t.request_id.isin(ids)).count().execute())) < len(ids) and time.monotonic() < deadline:
+    time.sleep(0.5)
+leaked = find_values(con.warehouse, ask["values"])
+control = find_values(con.warehouse, [ask["control"]])
 deadline = time.monotonic() + 120
-sql = ("SELECT count() FROM scores FINAL WHERE session_id = 'online:" + rule + "' "
-       "AND toString(target_request_id) = '" + rid + "'")
-while (n := int(con.warehouse.scalar(sql))) == 0 and time.monotonic() < deadline:
+sql = ("SELECT count() FROM scores FINAL WHERE session_id = 'online:" + ask["rule"] + "' "
+       "AND toString(target_request_id) = '" + ask["request_id"] + "'")
+while (scored := int(con.warehouse.scalar(sql))) == 0 and time.monotonic() < deadline:
     time.sleep(1)
-print(n)
+print(json.dumps({"landed": n, "leaked": leaked, "control": control, "scored": scored}))
 """
 
 # an experiment from a notebook-like process: a dataset from a filter over the chatbot's
@@ -261,7 +256,7 @@ def _python(env: dict[str, str], script: str, *args: str, stdin: str | None = No
     out = subprocess.run(
         [sys.executable, "-c", script, *args],
         env=env,
-        input=stdin,
+        input=stdin or "",  # never the test's own stdin
         capture_output=True,
         text=True,
         timeout=300,
@@ -401,15 +396,21 @@ def test_up_chat_query_down_up(platform_env: dict[str, str]) -> None:
         messages, values = _pii_messages()
         assert len(values) >= 12
         turns = [_chat(str(urls["chat"]), message) for message in messages]
-        landed = _python(platform_env, LANDED, stdin=json.dumps([t["request_id"] for t in turns]))
+        ask = {
+            "ids": [t["request_id"] for t in turns],
+            "values": values,
+            "control": str(turns[-1]["conversation_id"]),
+            "request_id": request_id,
+            "rule": "e2e-refusals",
+        }
+        checked = _python(platform_env, AFTER_TURNS, stdin=json.dumps(ask))
+        landed = checked["landed"]
         assert landed == len(turns), f"{landed} of {len(turns)} PII turns reached the warehouse"
-        assert _python(platform_env, FIND, stdin=json.dumps(values)) == []
-        control = _python(platform_env, FIND, stdin=json.dumps([str(turns[-1]["conversation_id"])]))
+        assert checked["leaked"] == []
         # positive control: the scan does see stored text
-        assert any(table == "inference_logs" for table, _, _ in control), control
-
+        assert any(table == "inference_logs" for table, _, _ in checked["control"]), checked
         # online evaluation: the chatbot's answer was scored by the platform's evaluator
-        assert _python(platform_env, SCORED, request_id, "e2e-refusals") == 1
+        assert checked["scored"] == 1, checked
         # an experiment from another process, on the platform's Ray, traced via its ingest
         exp = _python(platform_env, EXPERIMENT)
         assert exp["status"] == "finished" and exp["succeeded"] == exp["items"] == 4, exp
@@ -450,14 +451,16 @@ def test_up_chat_query_down_up(platform_env: dict[str, str]) -> None:
         expected = dict.fromkeys(table.values(), 0)
         for e in events:
             expected[table[e["log_type"]]] += 1
-        counts = _python(platform_env, STORED, service, str(len(events)))["counts"]
+        # with, in the same process, the scan for raw PII once everything the chatbot sent
+        # before the shutdown is in
+        final = _python(platform_env, STORED, service, str(len(events)), stdin=json.dumps(values))
+        counts = final["counts"]
         assert sum(counts[f"{t}_final"] for t in expected) == len(events), counts
         for name, n in expected.items():
             assert counts[f"{name}_final"] == n and counts[name] == n, (name, counts)  # stored once
         assert counts["inference_stats_5m"] == expected["inference_logs"], counts  # counted once
         assert counts["tool_stats_5m"] == expected["tool_executions"], counts
-        # and still no raw PII once everything the chatbot sent before the shutdown is in
-        assert _python(platform_env, FIND, stdin=json.dumps(values)) == []
+        assert final["leaked"] == [], final["leaked"]  # still no raw PII
 
         # SIGKILL of the supervisor under load: nothing it started outlives it, the next
         # start finds no stale state, and every acknowledged event is stored
