@@ -110,3 +110,21 @@ def test_region_of_answers_as_is_valid_number() -> None:
                 expected = phonenumbers.region_code_for_number(number) or candidate
                 break
         assert rec.region_of(value) == expected, value
+
+
+def test_crypto_gate_passes_every_kept_crypto_seed(plan) -> None:
+    step = next(s for s in plan.steps if type(s.recognizer).__name__ == "CryptoRecognizer")
+    seed, accept = step.seeds[0], step.spec.accept
+    valid = ["1BoatSLRHtKNngkdXEeobR76b53LETtpyT", "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy"]
+    valid += ["bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"]
+    pieces = valid + ["0", "O", "I", "l", "B", "C", "bc1", "BC1", "1", "3", " ", "é", "-"]
+    rnd = random.Random(5)
+    texts = ["".join(rnd.choices(pieces, k=rnd.randint(1, 6))) for _ in range(4_000)]
+    texts += _strings("123abcABC0OIl" * 2 + " .", 4_000, seed=6, longest=70)
+    kept = 0
+    for text in texts:
+        if any(accept(step.recognizer, text, m) for m in seed.finditer(text)):
+            kept += 1
+            assert step in plan.gate.scan(text, plan.steps)[0], text
+    assert kept > 300
+    assert step not in plan.gate.scan("commit 1f2c0c86efc52a8172f2fc99dbd2 done", plan.steps)[0]
