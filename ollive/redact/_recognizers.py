@@ -52,6 +52,7 @@ from ollive.redact.policy import regions_for
 
 __all__ = [
     "BrandCreditCardRecognizer",
+    "KeptPatternRecognizer",
     "CaseIbanRecognizer",
     "CodeAwareUrlRecognizer",
     "ContextSsnRecognizer",
@@ -386,11 +387,35 @@ class StrictPhoneRecognizer(PhoneRecognizer):  # type: ignore[misc]
         )
 
 
+class KeptPatternRecognizer(PatternRecognizer):  # type: ignore[misc]
+    """Presidio's pattern pass, then the recognizer's own :meth:`keeps` on each result.
+
+    Its ``analyze`` is marked ``keeps_after_patterns``: the fast path runs the pattern pass
+    without Presidio's per-call overhead (``_presidio.pattern_runner``) and then ``keeps``,
+    which answers the same.
+    """
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: Any = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        found = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        return [r for r in found if self.keeps(text, r.start, r.end)]
+
+    analyze.keeps_after_patterns = True  # type: ignore[attr-defined]
+
+    def keeps(self, text: str, start: int, end: int) -> bool:
+        raise NotImplementedError
+
+
 _BARCODE_BEFORE = re.compile(r"(?<!\w)(?:ean|upc|gtin|isbn|barcode)\W{0,3}$", re.I)
 _MC2 = r"2(?:22[1-9]|2[3-9]\d|[3-6]\d{2}|7[01]\d|720)"
 
 
-class BrandCreditCardRecognizer(CreditCardRecognizer):  # type: ignore[misc]
+class BrandCreditCardRecognizer(KeptPatternRecognizer, CreditCardRecognizer):  # type: ignore[misc]
     """Visa (13, 16, 19 digits), Mastercard (51-55, 2221-2720), Amex, Discover, JCB; Luhn."""
 
     PATTERNS = [
@@ -418,16 +443,6 @@ class BrandCreditCardRecognizer(CreditCardRecognizer):  # type: ignore[misc]
     def __init__(self) -> None:
         super().__init__(patterns=self.PATTERNS)
 
-    def analyze(
-        self,
-        text: str,
-        entities: list[str],
-        nlp_artifacts: Any = None,
-        regex_flags: int | None = None,
-    ) -> list[RecognizerResult]:
-        found = super().analyze(text, entities, nlp_artifacts, regex_flags)
-        return [r for r in found if self.keeps(text, r.start, r.end)]
-
     def keeps(self, text: str, start: int, end: int) -> bool:
         """Luhn-valid, not the digits of an IBAN printed in groups, not a barcode (EAN, ISBN)."""
         if not self.validate_result(text[start:end]):
@@ -441,7 +456,7 @@ _ASCII_WORD = "0-9A-Za-z_"
 """The ASCII word characters, for hyperscan classes: each is ``\\w`` in Python's ``re``."""
 
 
-class ContextSsnRecognizer(UsSsnRecognizer):  # type: ignore[misc]
+class ContextSsnRecognizer(KeptPatternRecognizer, UsSsnRecognizer):  # type: ignore[misc]
     """US SSNs in their printed forms, and bare 9-digit runs that are not quantities.
 
     ``ddd-dd-dddd`` and ``ddd dd dddd`` pass Presidio's SSN invalidation; a bare 9-digit
@@ -476,16 +491,6 @@ class ContextSsnRecognizer(UsSsnRecognizer):  # type: ignore[misc]
 
     def __init__(self) -> None:
         super().__init__(patterns=self.PATTERNS)
-
-    def analyze(
-        self,
-        text: str,
-        entities: list[str],
-        nlp_artifacts: Any = None,
-        regex_flags: int | None = None,
-    ) -> list[RecognizerResult]:
-        found = super().analyze(text, entities, nlp_artifacts, regex_flags)
-        return [r for r in found if self.keeps(text, r.start, r.end)]
 
     def keeps(self, text: str, start: int, end: int) -> bool:
         """Not an invalid SSN; a bare 9-digit run only when it is not a quantity or an id."""

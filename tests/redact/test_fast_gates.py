@@ -128,3 +128,44 @@ def test_crypto_gate_passes_every_kept_crypto_seed(plan) -> None:
             assert step in plan.gate.scan(text, plan.steps)[0], text
     assert kept > 300
     assert step not in plan.gate.scan("commit 1f2c0c86efc52a8172f2fc99dbd2 done", plan.steps)[0]
+
+
+def _as_tuple(result: object) -> tuple[object, ...]:
+    return (
+        result.entity_type,  # type: ignore[attr-defined]
+        result.start,  # type: ignore[attr-defined]
+        result.end,  # type: ignore[attr-defined]
+        result.score,  # type: ignore[attr-defined]
+        dict(result.recognition_metadata),  # type: ignore[attr-defined]
+        dict(vars(result.analysis_explanation)),  # type: ignore[attr-defined]
+    )
+
+
+def test_window_runners_answer_as_analyze() -> None:
+    import spacy
+    from presidio_analyzer import PatternRecognizer
+
+    from ollive.redact._gates import _window_runner
+    from ollive.redact._presidio import vanilla_registry
+
+    engine = offline_nlp_engine(spacy.blank("en"), "blank:en")
+    recognizers = [
+        r
+        for registry in (default_registry(engine, DEFAULT_POLICY.locales), vanilla_registry(engine))
+        for r in registry.recognizers
+        if isinstance(r, PatternRecognizer)
+    ]
+    texts = _strings("0123456789" * 3 + " -.:/@abcxyzABCWX_", 3_000, seed=7, longest=60)
+    texts += [
+        "mail ada@example.com or 4111 1111 1111 1111, ssn 078-05-1120 at 10.0.0.1",
+        "https://example.com/x www.test.org 2001:db8::1 GB82 WEST 1234 5698 7654 32",
+        "1BoatSLRHtKNngkdXEeobR76b53LETtpyT 5555555555554444 371449635398431",
+    ]
+    found = 0
+    for rec in recognizers:
+        run = _window_runner(rec, ["ANY"])
+        for text in texts:
+            expected = rec.analyze(text=text, entities=["ANY"], nlp_artifacts=None)
+            assert [_as_tuple(r) for r in run(text)] == [_as_tuple(r) for r in expected], text
+            found += len(expected)
+    assert found > 100
