@@ -100,13 +100,15 @@ def _crypto_may_validate(value: str) -> bool:
     return value[0] not in "13" or "0" not in value
 
 
-CRYPTO_GATE = r"[13][1-9A-HJ-NP-Za-km-z]{25}|bc1[a-z0-9]{25}"
+CRYPTO_GATE = r"[1-9A-HJ-NP-Za-km-z]{26}|bc1[a-z0-9]{25}"
 """The crypto batch gate: the first 26 (28) characters of every seed that ``accept`` keeps.
 
 Presidio validates a ``1``/``3`` address by Base58 decoding, which fails on ``0``, ``O``,
 ``I`` and ``l``, and a ``bc1`` address by Bech32 decoding, which fails on mixed case (and
 ``bc1`` is lower case). Hex ids and tokens that start with ``1``/``3`` hold those characters
-in most texts, so the crypto step runs in a third of the texts the seed itself matches."""
+in most texts, so the crypto step runs in about half of the texts the seed itself matches.
+The Base58 run does not ask for its leading ``1``/``3``: anchoring a 25-character repeat
+on every ``1`` and ``3`` of a text made this gate a quarter of the byte database's scan."""
 
 
 _PRESIDIO_SPECS: dict[str, WindowSpec] = {
