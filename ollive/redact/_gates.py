@@ -182,6 +182,20 @@ def _continues_cluster(run: str) -> bool:
     )
 
 
+def _skip_space_left(text: str, pos: int) -> int:
+    """``len(text[:pos].rstrip())`` without copying the prefix (runs are a space apart)."""
+    while pos > 0 and text[pos - 1].isspace():
+        pos -= 1
+    return pos
+
+
+def _skip_space_right(text: str, pos: int, n: int) -> int:
+    """``n - len(text[pos:].lstrip())`` without copying the suffix."""
+    while pos < n and text[pos].isspace():
+        pos += 1
+    return pos
+
+
 def cluster_around(text: str, pos: int) -> tuple[int, int]:
     """The run at ``pos`` widened over neighbouring runs that hold digits or are short.
 
@@ -190,7 +204,7 @@ def cluster_around(text: str, pos: int) -> tuple[int, int]:
     """
     start, end = run_start(text, pos), run_end(text, pos)
     while start > 0:
-        prev_end = len(text[:start].rstrip())
+        prev_end = _skip_space_left(text, start)
         if prev_end == 0:
             break
         prev_start = run_start(text, prev_end)
@@ -199,7 +213,7 @@ def cluster_around(text: str, pos: int) -> tuple[int, int]:
         start = prev_start
     n = len(text)
     while end < n:
-        next_start = n - len(text[end:].lstrip())
+        next_start = _skip_space_right(text, end, n)
         if next_start >= n:
             break
         next_end = run_end(text, next_start)
@@ -292,7 +306,7 @@ def _window(
         start = run_start(text, ctx) if runs is None else runs.run_start(ctx)
     if spec.right_run and end < len(text):
         if runs is None:
-            nxt = len(text) - len(text[end:].lstrip())
+            nxt = _skip_space_right(text, end, len(text))
             end = run_end(text, nxt) if nxt < len(text) else end
         else:
             end = max(end, runs.next_run_end(end))

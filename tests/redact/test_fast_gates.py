@@ -169,3 +169,14 @@ def test_window_runners_answer_as_analyze() -> None:
             assert [_as_tuple(r) for r in run(text)] == [_as_tuple(r) for r in expected], text
             found += len(expected)
     assert found > 100
+
+
+def test_space_skips_answer_as_strip() -> None:
+    from ollive.redact._gates import _skip_space_left, _skip_space_right
+
+    texts = _strings("ab1 \t\n\u00a0\u2009\u3000\x1c\x85-", 2_000, seed=8, longest=30)
+    for text in texts:
+        n = len(text)
+        for pos in range(n + 1):
+            assert _skip_space_left(text, pos) == len(text[:pos].rstrip()), (text, pos)
+            assert _skip_space_right(text, pos, n) == n - len(text[pos:].lstrip()), (text, pos)
