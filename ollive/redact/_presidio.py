@@ -155,13 +155,15 @@ def remove_duplicates(results: list[Any]) -> list[Any]:
     (which covers Presidio's equality check). Per type, kept intervals live in a Fenwick
     tree of the largest end over their starts, so "is [s, e] inside a kept one" is one
     prefix-max query. A text with thousands of findings (a 1 MB log of addresses) no longer
-    takes minutes.
+    takes minutes. Up to :data:`FEW_RESULTS` results, a scan of the kept ones is cheaper.
     """
     from bisect import bisect_right
 
     if len(results) == 1:  # the common case: nothing to compare with
         return [r for r in results if r.score != 0]
     unique = sorted(set(results), key=lambda x: (-x.score, x.start, -(x.end - x.start)))
+    if len(unique) <= FEW_RESULTS:
+        return _kept_by_scan(unique)
     starts: dict[str, list[int]] = {}
     for r in unique:
         starts.setdefault(r.entity_type, []).append(r.start)
@@ -261,6 +263,24 @@ def pattern_runner(recognizer: Any) -> Any:
         return EntityRecognizer.remove_duplicates(results)  # type: ignore[no-any-return]
 
     return run
+
+
+FEW_RESULTS = 16
+"""Up to this many results, :func:`remove_duplicates` compares each with the kept ones
+(a text's findings, usually 2-3): cheaper than building its trees."""
+
+
+def _kept_by_scan(unique: list[Any]) -> list[Any]:
+    """:func:`remove_duplicates` on results already deduplicated and sorted, by a scan."""
+    kept: list[Any] = []
+    for r in unique:
+        if r.score == 0:
+            continue
+        entity, start, end = r.entity_type, r.start, r.end
+        if any(k.start <= start and end <= k.end and k.entity_type == entity for k in kept):
+            continue  # contained in a kept result of the same type
+        kept.append(r)
+    return kept
 
 
 _dedupe_patched = False
