@@ -630,6 +630,34 @@ def _hs_patterns(spec: WindowSpec) -> list[str]:
     return lead + list(spec.open_seeds)
 
 
+_COMPILED: dict[tuple[tuple[bytes, ...], tuple[int, ...], tuple[int, ...]], Any] = {}
+_COMPILED_LOCK = threading.Lock()
+
+
+def _compiled_db(hyperscan: Any, expressions: list[bytes], ids: list[int], flags: list[int]) -> Any:
+    """A compiled hyperscan database, built once per process for the same expressions.
+
+    Compiling the gates takes ~1 s of CPU; a process that builds several redactors (a
+    policy reload, one per project's recognizer set, a test module) compiles each once. A
+    database is read-only and thread-safe (each thread scans with its own scratch). Raises
+    ``hyperscan.error`` when it does not compile (remembered too: the gates try a plain
+    compile before a prefilter one).
+    """
+    key = (tuple(expressions), tuple(ids), tuple(flags))
+    with _COMPILED_LOCK:
+        db = _COMPILED.get(key)
+        if db is None:
+            db = hyperscan.Database()
+            try:
+                db.compile(expressions=expressions, ids=ids, elements=len(expressions), flags=flags)
+            except hyperscan.error as exc:
+                db = exc  # refused: remembered too
+            _COMPILED[key] = db
+    if isinstance(db, hyperscan.error):
+        raise db
+    return db
+
+
 def _compilable(hyperscan: Any, patterns: list[bytes], flag: int) -> int | None:
     """``flag``, or ``flag`` with ``HS_FLAG_PREFILTER`` when only that compiles, or ``None``.
 
@@ -639,15 +667,10 @@ def _compilable(hyperscan: Any, patterns: list[bytes], flag: int) -> int | None:
     """
     for candidate in (flag, flag | hyperscan.HS_FLAG_PREFILTER):
         try:
-            hyperscan.Database().compile(
-                expressions=patterns,
-                ids=[0] * len(patterns),
-                elements=len(patterns),
-                flags=[candidate] * len(patterns),
-            )
+            _compiled_db(hyperscan, patterns, [0] * len(patterns), [candidate] * len(patterns))
         except hyperscan.error:
             continue
-        return candidate  # type: ignore[no-any-return]
+        return candidate
     return None
 
 
@@ -753,9 +776,8 @@ class _BatchGate:
             flags += [hyperscan.HS_FLAG_SOM_LEFTMOST] * 2
         if not expressions:
             return None
-        db = hyperscan.Database()
         try:
-            db.compile(expressions=expressions, ids=ids, elements=len(expressions), flags=flags)
+            db = _compiled_db(hyperscan, expressions, ids, flags)
         except hyperscan.error:
             if islands:
                 return None

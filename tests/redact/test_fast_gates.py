@@ -180,3 +180,23 @@ def test_space_skips_answer_as_strip() -> None:
         for pos in range(n + 1):
             assert _skip_space_left(text, pos) == len(text[:pos].rstrip()), (text, pos)
             assert _skip_space_right(text, pos, n) == n - len(text[pos:].lstrip()), (text, pos)
+
+
+def test_gate_databases_compile_once_per_process(plan) -> None:
+    """A second plan of the same recognizers (a policy reload, another redactor) reuses the
+    compiled databases; an expression hyperscan refuses is refused again, from memory."""
+    import hyperscan
+
+    from ollive.redact._gates import _BatchGate, _compiled_db
+
+    again = _BatchGate.build(plan.steps)
+    assert again is not None and plan.gate is not None
+    assert again._db is plan.gate._db and again._ascii_db is plan.gate._ascii_db
+    flags = [hyperscan.HS_FLAG_SINGLEMATCH]
+    for _ in range(2):
+        with pytest.raises(hyperscan.error):
+            _compiled_db(hyperscan, [rb"(?<=a\w+)b"], [0], flags)  # unbounded look-behind
+    texts = ["call 212-555-0147 now", "no digits here", "ip 10.0.0.1 ", "é 4111 1111 1111 1111"]
+    assert [again.scan(t, plan.steps)[0] for t in texts] == [
+        plan.gate.scan(t, plan.steps)[0] for t in texts
+    ]
