@@ -33,6 +33,7 @@ NLP artifacts, as in Presidio.
 
 from __future__ import annotations
 
+import importlib
 import re
 import threading
 from bisect import bisect_left, bisect_right
@@ -365,6 +366,45 @@ def _window_runner(recognizer: Any, entities: list[str]) -> Callable[[str], list
     return lambda text: recognizer.analyze(text=text, entities=entities, nlp_artifacts=None)  # type: ignore[no-any-return]
 
 
+def never_empty(regex: re.Pattern[str]) -> bool:
+    """Whether every match of ``regex`` holds a character (its shortest match is not empty).
+
+    Read from the parse tree of ``re`` (``False`` where it is not there to read): a
+    lookaround, ``\\b`` or an optional part has width 0, a character or class width 1.
+    """
+    try:
+        parser = importlib.import_module("re._parser")
+        return bool(parser.parse(regex.pattern, regex.flags).getwidth()[0] > 0)
+    except (ImportError, AttributeError, re.error):
+        return False
+
+
+def _search_regions(
+    regexes: list[re.Pattern[str]],
+    text: str,
+    regions: list[tuple[int, int, int]],
+    min_chars: int,
+    out: list[re.Match[str]],
+) -> None:
+    """``out.extend(regex.finditer(text, lo, hi))`` for each regex, for each region of
+    ``min_chars`` or more, for regexes that never match the empty string.
+
+    A ``search`` from each match's end finds the next match ``finditer`` finds (a match
+    that is not empty is followed by a search from its end; lookbehinds read the text
+    before ``pos`` either way, ``^`` never matches there), and one ``search`` on a region
+    without a match costs less than building and draining an iterator: most regions
+    (digit islands) hold no seed of a given step.
+    """
+    for regex in regexes:
+        search = regex.search
+        for lo, hi, size in regions:
+            if size >= min_chars:
+                m = search(text, lo, hi)
+                while m is not None:
+                    out.append(m)
+                    m = search(text, m.end(), hi)
+
+
 @dataclass
 class _Step:
     """One windowed recognizer, with its regexes compiled."""
@@ -376,6 +416,7 @@ class _Step:
     open_seeds: list[re.Pattern[str]]
     gate: re.Pattern[str] | None
     run: Callable[[str], list[Any]]  # the recognizer's findings in a window
+    never_empty: bool = False  # no seed matches the empty string: searched, not iterated
 
 
 @dataclass
@@ -443,6 +484,8 @@ class WindowedAnalyzer:
                     _window_runner(rec, all_entities),
                 )
             )
+            step = steps[-1]
+            step.never_empty = all(never_empty(r) for r in step.seeds + step.open_seeds)
         plan = _Plan(steps, whole_text, list(recognizers), all_entities)
         plan.gate = _BatchGate.build(steps)
         self._plans[key] = plan
@@ -462,15 +505,23 @@ class WindowedAnalyzer:
                     regions = memo[spec.gate] = [
                         _region(m.start(), m.end(), n) for m in step.gate.finditer(text)
                     ]
-                for regex in step.seeds:
-                    for lo, hi, size in regions:
-                        if size >= spec.min_chars:
-                            matches.extend(regex.finditer(text, lo, hi))
+                if step.never_empty:
+                    _search_regions(step.seeds, text, regions, spec.min_chars, matches)
+                else:
+                    for regex in step.seeds:
+                        for lo, hi, size in regions:
+                            if size >= spec.min_chars:
+                                matches.extend(regex.finditer(text, lo, hi))
+            elif step.never_empty:
+                _search_regions(step.seeds, text, [(0, len(text), 0)], 0, matches)
             else:
                 for regex in step.seeds:
                     matches.extend(regex.finditer(text))
-            for regex in step.open_seeds:
-                matches.extend(regex.finditer(text))
+            if step.open_seeds and step.never_empty:
+                _search_regions(step.open_seeds, text, [(0, len(text), 0)], 0, matches)
+            elif step.open_seeds:
+                for regex in step.open_seeds:
+                    matches.extend(regex.finditer(text))
             memo[step.key] = matches
         if not matches:
             return matches

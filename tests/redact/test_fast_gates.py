@@ -200,3 +200,39 @@ def test_gate_databases_compile_once_per_process(plan) -> None:
     assert [again.scan(t, plan.steps)[0] for t in texts] == [
         plan.gate.scan(t, plan.steps)[0] for t in texts
     ]
+
+
+def test_seed_search_finds_what_finditer_finds(plan) -> None:
+    """Searching again from each match's end (the seed scan's loop) gives ``finditer``'s
+    matches in every region, for every seed of the tuned and the vanilla recognizers."""
+    from ollive.redact._gates import _PRESIDIO_SPECS, _search_regions, never_empty
+
+    regexes = [r for s in plan.steps for r in s.seeds + s.open_seeds]
+    for spec in _PRESIDIO_SPECS.values():
+        flags = re.IGNORECASE if spec.ignore_case else 0
+        regexes += [re.compile(p, flags) for p in spec.seeds + spec.open_seeds]
+    assert all(never_empty(r) for r in regexes)
+    texts = _strings("0123456789" * 3 + " .-/:()+@xX_aBwW\u00a0\u0663é\n", 3_000, 9, 48)
+    texts += ["+1 (212) 555-0147 x12", "123-45-6789", "4111 1111 1111 1111", "a::1 10.0.0.1"]
+    rnd = random.Random(10)
+    found = 0
+    for text in texts:
+        n = len(text)
+        lo = rnd.randint(0, n)
+        hi = rnd.randint(lo, n)
+        for regex in regexes:
+            for region in ((0, n, n), (lo, hi, hi - lo)):
+                out: list[re.Match[str]] = []
+                _search_regions([regex], text, [region], 0, out)
+                expected = [m.span() for m in regex.finditer(text, region[0], region[1])]
+                assert [m.span() for m in out] == expected, (regex.pattern, text, region)
+                found += len(expected)
+    assert found > 1_000
+
+
+def test_never_empty_reads_the_shortest_match() -> None:
+    from ollive.redact._gates import never_empty
+
+    assert never_empty(re.compile(r"\d+")) and never_empty(re.compile("::"))
+    assert not never_empty(re.compile(r"\b")) and not never_empty(re.compile("a*|b"))
+    assert not never_empty(re.compile(r"(?<=a)"))
