@@ -236,3 +236,20 @@ def test_never_empty_reads_the_shortest_match() -> None:
     assert never_empty(re.compile(r"\d+")) and never_empty(re.compile("::"))
     assert not never_empty(re.compile(r"\b")) and not never_empty(re.compile("a*|b"))
     assert not never_empty(re.compile(r"(?<=a)"))
+
+
+def test_phone_shape_shortcuts_answer_as_the_patterns() -> None:
+    """A bare digit run's shape is its length; a value without ``x`` has no extension."""
+    from ollive.redact import _recognizers as rr
+
+    texts = _strings("0123456789" * 4 + " -./:()x\n\u00a0\u0663\u00b2te", 20_000, 11, 24)
+    texts += ["".join(random.Random(n).choices("0123456789\u0663", k=n)) for n in range(1, 25)]
+    texts += ["1234567890123", "1" * 19, "1" * 20, "12345 x12", "555-0147 ext. 9", "\u00b2" * 13]
+    for text in texts:
+        expected = bool(
+            rr._DATE_OR_TIME.search(text)
+            or rr._NOT_PHONE_SHAPE.match(text)
+            or rr._IPV4_SHAPE.match(text)
+        )
+        assert rr._not_phone_shaped(text) == expected, text
+        assert rr._without_extension(text) == rr._EXTENSION.sub("", text), text
