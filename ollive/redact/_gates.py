@@ -327,6 +327,21 @@ def _region(start: int, end: int, n: int) -> tuple[int, int, int]:
     return max(0, start - 1), min(n, end + 2), end - start
 
 
+def _gate_regions(gate: re.Pattern[str], text: str) -> list[tuple[int, int, int]]:
+    """The :func:`_region` of each match of ``gate`` in ``text`` (a gate never matches the
+    empty string: each search goes on from the last match's end, as ``finditer`` does;
+    spelled out here, one call less per match)."""
+    n = len(text)
+    regions: list[tuple[int, int, int]] = []
+    search = gate.search
+    m = search(text)
+    while m is not None:
+        start, end = m.span()
+        regions.append((start - 1 if start else 0, end + 2 if end + 2 < n else n, end - start))
+        m = search(text, end)
+    return regions
+
+
 def _merge(windows: Iterable[tuple[int, int, int]]) -> list[tuple[int, int, list[int]]]:
     """Overlapping windows merged; each keeps the core starts of the windows it holds."""
     merged: list[tuple[int, int, list[int]]] = []
@@ -416,7 +431,7 @@ class _Step:
     open_seeds: list[re.Pattern[str]]
     gate: re.Pattern[str] | None
     run: Callable[[str], list[Any]]  # the recognizer's findings in a window
-    never_empty: bool = False  # no seed matches the empty string: searched, not iterated
+    never_empty: bool = False  # no seed (nor the gate) matches the empty string: searched
 
 
 @dataclass
@@ -485,7 +500,8 @@ class WindowedAnalyzer:
                 )
             )
             step = steps[-1]
-            step.never_empty = all(never_empty(r) for r in step.seeds + step.open_seeds)
+            gate = [step.gate] if step.gate is not None else []
+            step.never_empty = all(never_empty(r) for r in step.seeds + step.open_seeds + gate)
         plan = _Plan(steps, whole_text, list(recognizers), all_entities)
         plan.gate = _BatchGate.build(steps)
         self._plans[key] = plan
@@ -500,7 +516,9 @@ class WindowedAnalyzer:
             matches = []
             if step.gate is not None:
                 regions = memo.get(spec.gate)
-                if regions is None:
+                if regions is None and step.never_empty:
+                    regions = memo[spec.gate] = _gate_regions(step.gate, text)
+                elif regions is None:
                     n = len(text)
                     regions = memo[spec.gate] = [
                         _region(m.start(), m.end(), n) for m in step.gate.finditer(text)

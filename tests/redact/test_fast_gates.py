@@ -253,3 +253,13 @@ def test_phone_shape_shortcuts_answer_as_the_patterns() -> None:
         )
         assert rr._not_phone_shaped(text) == expected, text
         assert rr._without_extension(text) == rr._EXTENSION.sub("", text), text
+
+
+def test_gate_regions_are_the_finditer_regions() -> None:
+    from ollive.redact._gates import _gate_regions, _region
+
+    island = re.compile(DIGIT_ISLAND)
+    texts = _strings("0123456789" * 3 + " .()-/x\u00a0\u0663é\n", 5_000, seed=12, longest=60)
+    for text in texts:
+        expected = [_region(m.start(), m.end(), len(text)) for m in island.finditer(text)]
+        assert _gate_regions(island, text) == expected, text
