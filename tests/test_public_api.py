@@ -41,6 +41,24 @@ def test_import_is_light() -> None:
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
 
 
+def test_ui_loads_panel_on_first_use_and_binds_every_name() -> None:
+    """``ollive.ui.auth`` (what ``ollive up`` reads) imports no Panel; the first public name
+    used binds them all, ``ui.waterfall`` the function even when a submodule imported its
+    module first (a fresh process: this one may have loaded ``ollive.ui`` already)."""
+    code = (
+        "import sys, types\n"
+        "import ollive.ui.auth\n"
+        "assert 'panel' not in sys.modules\n"
+        "import ollive.ui as ui\n"
+        "ui.Dashboard\n"
+        "from ollive.ui import pages, trace_view\n"
+        "assert ui.waterfall is trace_view.waterfall and ui.PAGES is pages.PAGES\n"
+        "print(sorted(n for n in ui.__all__ if isinstance(getattr(ui, n), types.ModuleType)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
 def test_submodules_load_on_first_use() -> None:
     assert ollive.events.SCHEMA_VERSION == "1.1"
     assert callable(ollive.store.connect)

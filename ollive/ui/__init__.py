@@ -16,6 +16,7 @@ In front ends that only render ipywidgets (VS Code ...), use
 from __future__ import annotations
 
 import importlib
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -49,49 +50,20 @@ if TYPE_CHECKING:
 # Panel, Bokeh and hvPlot take seconds to import: the names load on first use, so that a
 # light submodule (``ollive.ui.auth``, read by ``ollive up`` for the dashboard's login) does
 # not pay for them.
-_SOURCES = {
-    **dict.fromkeys(
-        (
-            "AnomalyList",
-            "CostChart",
-            "KpiCards",
-            "LatencyChart",
-            "ThroughputChart",
-            "ToolStats",
-            "TopConversations",
-        ),
-        "components",
-    ),
-    "Dashboard": "dashboard",
-    "FilterBar": "filters",
-    **dict.fromkeys(
-        (
-            "PAGES",
-            "Alerts",
-            "DataHealth",
-            "Experiments",
-            "Overview",
-            "Page",
-            "Scores",
-            "Sessions",
-            "Tools",
-            "Traces",
-            "Users",
-        ),
-        "pages",
-    ),
-    "TraceView": "trace_view",
-    "waterfall": "waterfall",
-}
+_SUBMODULES = ("components", "dashboard", "filters", "pages", "trace_view", "waterfall")
 
 
 def __getattr__(name: str) -> Any:
-    source = _SOURCES.get(name)
-    if source is None:
+    """Any public name loads them all, as the imports above would: importing a submodule binds
+    its name here (``ollive.ui.waterfall`` the module), and each public name is bound after."""
+    if name not in __all__:
         raise AttributeError(f"module 'ollive.ui' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"ollive.ui.{source}"), name)
-    globals()[name] = value
-    return value
+    for source in _SUBMODULES:
+        found = vars(importlib.import_module(f"ollive.ui.{source}"))
+        globals().update(
+            {n: found[n] for n in __all__ if n in found and not isinstance(found[n], ModuleType)}
+        )
+    return globals()[name]
 
 
 def __dir__() -> list[str]:
