@@ -38,7 +38,7 @@ import re
 import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ollive.redact._presidio import enhance_with_context, pattern_runner, remove_duplicates
@@ -327,11 +327,13 @@ def _region(start: int, end: int, n: int) -> tuple[int, int, int]:
     return max(0, start - 1), min(n, end + 2), end - start
 
 
-def _gate_regions(gate: re.Pattern[str], text: str) -> list[tuple[int, int, int]]:
-    """The :func:`_region` of each match of ``gate`` in ``text`` (a gate never matches the
-    empty string: each search goes on from the last match's end, as ``finditer`` does;
-    spelled out here, one call less per match)."""
+def _gate_regions(gate: re.Pattern[str], text: str, searched: bool) -> list[tuple[int, int, int]]:
+    """The :func:`_region` of each match of ``gate`` in ``text``. ``searched``: the gate never
+    matches the empty string, so each search goes on from the last match's end, as
+    ``finditer`` does (the region spelled out there, one call less per match)."""
     n = len(text)
+    if not searched:
+        return [_region(m.start(), m.end(), n) for m in gate.finditer(text)]
     regions: list[tuple[int, int, int]] = []
     search = gate.search
     m = search(text)
@@ -394,7 +396,7 @@ def never_empty(regex: re.Pattern[str]) -> bool:
         return False
 
 
-def _search_regions(
+def _finditer_regions(
     regexes: list[re.Pattern[str]],
     text: str,
     regions: list[tuple[int, int, int]],
@@ -402,7 +404,21 @@ def _search_regions(
     out: list[re.Match[str]],
 ) -> None:
     """``out.extend(regex.finditer(text, lo, hi))`` for each regex, for each region of
-    ``min_chars`` or more, for regexes that never match the empty string.
+    ``min_chars`` or more (any regex: one that may match the empty string too)."""
+    for regex in regexes:
+        for lo, hi, size in regions:
+            if size >= min_chars:
+                out.extend(regex.finditer(text, lo, hi))
+
+
+def _search_regions(
+    regexes: list[re.Pattern[str]],
+    text: str,
+    regions: list[tuple[int, int, int]],
+    min_chars: int,
+    out: list[re.Match[str]],
+) -> None:
+    """:func:`_finditer_regions` for regexes that never match the empty string.
 
     A ``search`` from each match's end finds the next match ``finditer`` finds (a match
     that is not empty is followed by a search from its end; lookbehinds read the text
@@ -431,7 +447,14 @@ class _Step:
     open_seeds: list[re.Pattern[str]]
     gate: re.Pattern[str] | None
     run: Callable[[str], list[Any]]  # the recognizer's findings in a window
-    never_empty: bool = False  # no seed (nor the gate) matches the empty string: searched
+    never_empty: bool = field(init=False)
+    find: Callable[..., None] = field(init=False)  # _search_regions or _finditer_regions
+
+    def __post_init__(self) -> None:
+        # no seed (nor the gate) matches the empty string: each is searched, not iterated
+        gate = [self.gate] if self.gate is not None else []
+        self.never_empty = all(never_empty(r) for r in self.seeds + self.open_seeds + gate)
+        self.find = _search_regions if self.never_empty else _finditer_regions
 
 
 @dataclass
@@ -499,9 +522,6 @@ class WindowedAnalyzer:
                     _window_runner(rec, all_entities),
                 )
             )
-            step = steps[-1]
-            gate = [step.gate] if step.gate is not None else []
-            step.never_empty = all(never_empty(r) for r in step.seeds + step.open_seeds + gate)
         plan = _Plan(steps, whole_text, list(recognizers), all_entities)
         plan.gate = _BatchGate.build(steps)
         self._plans[key] = plan
@@ -514,32 +534,16 @@ class WindowedAnalyzer:
         matches = memo.get(step.key)
         if matches is None:
             matches = []
+            find = step.find
             if step.gate is not None:
                 regions = memo.get(spec.gate)
-                if regions is None and step.never_empty:
-                    regions = memo[spec.gate] = _gate_regions(step.gate, text)
-                elif regions is None:
-                    n = len(text)
-                    regions = memo[spec.gate] = [
-                        _region(m.start(), m.end(), n) for m in step.gate.finditer(text)
-                    ]
-                if step.never_empty:
-                    _search_regions(step.seeds, text, regions, spec.min_chars, matches)
-                else:
-                    for regex in step.seeds:
-                        for lo, hi, size in regions:
-                            if size >= spec.min_chars:
-                                matches.extend(regex.finditer(text, lo, hi))
-            elif step.never_empty:
-                _search_regions(step.seeds, text, [(0, len(text), 0)], 0, matches)
+                if regions is None:
+                    regions = memo[spec.gate] = _gate_regions(step.gate, text, step.never_empty)
+                find(step.seeds, text, regions, spec.min_chars, matches)
             else:
-                for regex in step.seeds:
-                    matches.extend(regex.finditer(text))
-            if step.open_seeds and step.never_empty:
-                _search_regions(step.open_seeds, text, [(0, len(text), 0)], 0, matches)
-            elif step.open_seeds:
-                for regex in step.open_seeds:
-                    matches.extend(regex.finditer(text))
+                find(step.seeds, text, [(0, len(text), 0)], 0, matches)
+            if step.open_seeds:
+                find(step.open_seeds, text, [(0, len(text), 0)], 0, matches)
             memo[step.key] = matches
         if not matches:
             return matches

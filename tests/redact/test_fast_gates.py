@@ -262,4 +262,4 @@ def test_gate_regions_are_the_finditer_regions() -> None:
     texts = _strings("0123456789" * 3 + " .()-/x\u00a0\u0663é\n", 5_000, seed=12, longest=60)
     for text in texts:
         expected = [_region(m.start(), m.end(), len(text)) for m in island.finditer(text)]
-        assert _gate_regions(island, text) == expected, text
+        assert _gate_regions(island, text, searched=True) == expected, text
