@@ -727,7 +727,7 @@ def _compiled_db(hyperscan: Any, expressions: list[bytes], ids: list[int], flags
                 db = exc  # refused: remembered too
             _COMPILED[key] = db
     if isinstance(db, hyperscan.error):
-        raise db
+        raise db.with_traceback(None)  # the remembered error, without earlier raises' frames
     return db
 
 
