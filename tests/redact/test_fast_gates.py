@@ -263,3 +263,52 @@ def test_gate_regions_are_the_finditer_regions() -> None:
     for text in texts:
         expected = [_region(m.start(), m.end(), len(text)) for m in island.finditer(text)]
         assert _gate_regions(island, text, searched=True) == expected, text
+
+
+def _joined(pieces: list[str], n: int, seed: int, longest: int = 8) -> list[str]:
+    rnd = random.Random(seed)
+    return ["".join(rnd.choices(pieces, k=rnd.randint(1, longest))) for _ in range(n)]
+
+
+def _spans(regex: re.Pattern[str], text: str) -> list[tuple[int, int]]:
+    return [m.span() for m in regex.finditer(text)]
+
+
+def test_ssn_seed_matches_as_the_joined_patterns() -> None:
+    from ollive.redact._recognizers import _SSN_SEED
+
+    joined = re.compile("|".join(p.regex for p in ContextSsnRecognizer.PATTERNS))
+    seed = re.compile(_SSN_SEED)
+    pieces = ["123", "45", "6789", "123456789", "0", "-", " ", ".", ",", ":", "/", "a", "_"]
+    pieces += ["\u0663", "\u00e9", "#"]
+    texts = _joined(pieces, 20_000, seed=11)
+    texts += ["123-45-6789", "-123-45-6789", "1123 45 6789", "a123456789", "x 123456789.5"]
+    seeded = 0
+    for text in texts:
+        expected = _spans(joined, text)
+        seeded += bool(expected)
+        assert _spans(seed, text) == expected, text
+        for pos in range(len(text)):  # and from every position (seeds are searched in regions)
+            found, want = seed.search(text, pos), joined.search(text, pos)
+            assert (found and found.span()) == (want and want.span()), (text, pos)
+    assert seeded > 500
+
+
+def test_url_seed_matches_as_the_plain_tld_seed() -> None:
+    from ollive.redact._recognizers import _TLDS, CodeAwareUrlRecognizer
+
+    plain = re.compile(rf"\.(?i:{_TLDS})(?![\w\-(])")
+    seed = re.compile(CodeAwareUrlRecognizer.FAST_SPEC.seeds[2])
+    # letters of the TLDs and their case, characters that fold to ASCII letters under
+    # IGNORECASE (Kelvin sign, long s, dotless i, dotted I), word and non-word neighbours
+    pieces = [".", ".", "com", "CoM", "co", "uk", "online", "io", "x", "s", "k", "i", "-", "("]
+    pieces += ["_", "1", " ", "\u212a", "\u017f", "\u0131", "\u0130", "\u00e9"]
+    texts = _joined(pieces, 30_000, seed=12)
+    texts += [".com", "a.COM.", ".co.uk", ".online", ".onlinex", ".io(", ".u\u212a", ".\u017fhop"]
+    texts += ["x.\u0130o", ".\u0131n", ".d\u212a "]
+    seeded = 0
+    for text in texts:
+        expected = _spans(plain, text)
+        seeded += bool(expected)
+        assert _spans(seed, text) == expected, text
+    assert seeded > 500
