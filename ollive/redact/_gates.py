@@ -62,8 +62,8 @@ class WindowSpec:
     ``min_chars``: the shortest seed occurrence; shorter gate matches are skipped.
     ``accept(recognizer, text, seed_match)``: optional; ``False`` only when the recognizer
     itself would drop that match (its own validation), so the window is not needed.
-    Seeds with ``accept`` must be the recognizer's own patterns, which is what makes
-    ``accept`` exact. ``right_run``: the window also takes the next whitespace-delimited run (a match may
+    Seeds with ``accept`` must be the recognizer's own patterns (or an expression shown to
+    match exactly as they do), which is what makes ``accept`` exact. ``right_run``: the window also takes the next whitespace-delimited run (a match may
     read into it: Presidio's IBAN pattern takes up to 4 letters of the next word).
     ``batch_gate``: a hyperscan expression that matches every text any
     seed occurs in (a superset: lookarounds dropped), or at least every text a seed that
