@@ -63,8 +63,13 @@ class WarehouseActor:
     def query_arrow(self, sql: str) -> pa.Table:
         return self._warehouse.query_arrow(sql)
 
-    def insert_arrow(self, table: str, data: pa.Table, token: str | None = None) -> int:
-        return self._warehouse.insert_arrow(table, data, token)
+    @ray.method(max_task_retries=0)  # type: ignore[untyped-decorator]
+    def insert_arrow(
+        self, table: str, data: pa.Table, token: str | None = None, verify: bool = False
+    ) -> int:
+        """Not retried by Ray: a caller that sends a token again after this actor died says
+        so (``verify``), since the dead attempt may have left the token without its rows."""
+        return self._warehouse.insert_arrow(table, data, token, verify=verify)
 
     def counts(self, final: bool = True) -> dict[str, int]:
         from ollive.store.maintenance import counts

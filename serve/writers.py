@@ -11,6 +11,7 @@ writer marks them committed in Valkey (dedupe).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from typing import Any
@@ -49,7 +50,9 @@ class _Sink:
                 "writers cannot open chDB directly; use ray://warehouse (the warehouse actor)"
             )
 
-    async def insert(self, table: str, data: pa.Table, token: str) -> None:
+    async def insert(self, table: str, data: pa.Table, token: str, verify: bool = False) -> None:
+        """Insert with ``token``; ``verify`` when the token was sent before (see
+        :meth:`ollive.store.base.Warehouse.insert_arrow`)."""
         if not self._url.startswith("ray://"):
             if self._server is None:
                 from ollive.store import open_warehouse
@@ -57,14 +60,16 @@ class _Sink:
                 self._server = await asyncio.to_thread(
                     lambda: open_warehouse(self._url, migrate=False, timeout_s=self._timeout_s)
                 )
-            await asyncio.to_thread(self._server.insert_arrow, table, data, token)
+            await asyncio.to_thread(
+                lambda: self._server.insert_arrow(table, data, token, verify=verify)
+            )
             return
         try:
             if self._handle is None:
                 self._handle = ray.get_actor(
                     self._url.removeprefix("ray://") or WAREHOUSE_ACTOR, namespace=NAMESPACE
                 )
-            await self._handle.insert_arrow.remote(table, data, token)
+            await self._handle.insert_arrow.remote(table, data, token, verify)
         except ValueError as exc:
             raise WarehouseUnavailableError(f"no warehouse actor: {exc}") from exc
         except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as exc:
@@ -97,6 +102,7 @@ class EventWriter:
             max_inflight_rows=args.max_inflight_rows,
             on_durable=self._mark_committed,
             ack=args.ack,
+            reinsert=functools.partial(self._sink.insert, verify=True),
         )
         self._started: asyncio.Task[None] | None = None
         self._report = PipelineReport(name)

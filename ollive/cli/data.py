@@ -102,7 +102,10 @@ def dlq_replay() -> None:
 
     warehouse = open_warehouse()
     for spool in spools_under(get_settings().spool_dir):
-        report = replay_spool(spool, warehouse.insert_arrow)
+        report = replay_spool(
+            spool,
+            lambda table, data, token: warehouse.insert_arrow(table, data, token, verify=True),
+        )
         done = f"{report.files} files, {report.rows} rows replayed, {report.left} left"
         typer.echo(f"{spool.directory.name}: {done}")
         if report.error:

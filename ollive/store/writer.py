@@ -10,6 +10,9 @@ warehouse or durably spooled. Rows accumulate per table and flush when a buffer 
 3. on success becomes a ``done`` spool file (kept ``keep_done_s``); after the last retry it
    stays in the dead-letter queue, which a background loop replays every
    ``replay_interval_s`` until the warehouse takes it (same token: stored once);
+   a retry and a replay go through ``reinsert``, which must also store the rows an earlier
+   attempt lost after the engine had recorded its token (see
+   :meth:`ollive.store.base.Warehouse.insert_arrow`, ``verify``);
 4. calls ``on_durable(table, rows)`` (the wiring marks the events committed in Valkey).
 
 When :meth:`write` returns depends on ``ack``:
@@ -150,12 +153,14 @@ class GroupCommitWriter:
         keep_done_s: float = 300.0,
         replay_interval_s: float = 1.0,
         ack: Literal["insert", "wal"] = "insert",
+        reinsert: InsertFn | None = None,
     ) -> None:
         if ack not in ("insert", "wal"):
             raise ValueError(f"ack must be 'insert' or 'wal', not {ack!r}")
         self.ack = ack
         self._sync = _GroupSync()
         self._insert = insert
+        self._reinsert = reinsert or insert  # a token sent again: a retry, a replay
         self.spool = spool
         self.flush_policy = flush or FlushPolicy()
         self.retry = retry or RetryPolicy()
@@ -356,8 +361,9 @@ class GroupCommitWriter:
 
     async def _insert_with_retries(self, entry: SpoolEntry, data: pa.Table) -> bool:
         for attempt in range(self.retry.attempts):
+            insert = self._insert if attempt == 0 else self._reinsert
             try:
-                await self._insert(entry.table, data, entry.token)
+                await insert(entry.table, data, entry.token)
             except Exception as exc:
                 self.stats["insert_failures"] += 1
                 log.warning("insert into %s failed (attempt %d): %s", entry.table, attempt + 1, exc)
@@ -396,7 +402,7 @@ class GroupCommitWriter:
         loop = asyncio.get_running_loop()
 
         def insert(table: str, data: pa.Table, token: str) -> None:
-            asyncio.run_coroutine_threadsafe(self._insert(table, data, token), loop).result()
+            asyncio.run_coroutine_threadsafe(self._reinsert(table, data, token), loop).result()
             asyncio.run_coroutine_threadsafe(self._durable(table, data), loop).result()
 
         report = await asyncio.to_thread(

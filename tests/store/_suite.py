@@ -76,6 +76,22 @@ class WarehouseSuite:
         assert raw_count(wh, project, final=False) == 50
         assert mv_requests(wh, project) == 50
 
+    def test_a_verified_resend_stores_rows_whose_token_outlived_them(self, wh, project) -> None:  # type: ignore[no-untyped-def]
+        """A process killed between recording a token and publishing its part leaves the
+        token without its rows; a plain resend is then deduped away. That crash cannot be
+        timed from a test, so the same state is made with a DELETE: the rows go, the token
+        stays in the table's deduplication log."""
+        rows = inference_rows(project, 12)
+        token = f"lost-{uuid.uuid4()}"
+        wh.insert_arrow("inference_logs", rows, token=token)
+        wh.command(f"DELETE FROM inference_logs WHERE project = '{project}'")
+        wh.insert_arrow("inference_logs", rows, token=token)
+        assert raw_count(wh, project, final=False) == 0  # the hazard: the resend stored nothing
+        wh.insert_arrow("inference_logs", rows, token=token, verify=True)
+        assert raw_count(wh, project, final=False) == 12
+        wh.insert_arrow("inference_logs", rows, token=token, verify=True)  # all there: no copy
+        assert raw_count(wh, project, final=False) == 12
+
     def test_duplicate_in_later_batch_collapses_in_raw_table(self, wh, project) -> None:  # type: ignore[no-untyped-def]
         """Documented: the raw table collapses it (FINAL / merges); the MV counts it again
         until `rebuild_aggregates` recomputes the affected buckets."""

@@ -82,3 +82,18 @@ def test_a_proxy_follows_the_actor_that_holds_the_name_now(actor_warehouse, ray_
     ensure_warehouse_actor(url)
     assert proxy.scalar("SELECT 1") == 1
     assert actor_warehouse.scalar("SELECT 1") == 1
+
+
+def test_a_verified_insert_through_the_actor(actor_warehouse, ray_session, project) -> None:  # type: ignore[no-untyped-def]
+    """Writers call the actor's insert_arrow directly with ``verify`` (Ray does not retry it:
+    a resent token is the writer's to verify)."""
+    from ollive.store.actor import NAMESPACE, WAREHOUSE_ACTOR
+
+    from ._suite import inference_rows, raw_count
+
+    handle = ray_session.get_actor(WAREHOUSE_ACTOR, namespace=NAMESPACE)
+    rows = inference_rows(project, 9)
+    ray_session.get(handle.insert_arrow.remote("inference_logs", rows, "t-verify"))
+    actor_warehouse.command(f"DELETE FROM inference_logs WHERE project = '{project}'")
+    ray_session.get(handle.insert_arrow.remote("inference_logs", rows, "t-verify", True))
+    assert raw_count(actor_warehouse, project, final=False) == 9

@@ -115,6 +115,58 @@ def test_a_restarted_writer_skips_rows_it_already_stored(
     assert _count(warehouse, project) == 25
 
 
+class _DiesMidInsert(_Sink):
+    """The first insert dies inside the engine after the token was recorded (the state a
+    warehouse killed mid-insert leaves: made here with a DELETE, since the kill cannot be
+    timed); every later call works."""
+
+    def __init__(self, warehouse: Any, project: str) -> None:
+        super().__init__(warehouse)
+        self.project = project
+        self.died = False
+        self.verified: list[str] = []
+
+    async def insert(self, table: str, data: pa.Table, token: str) -> None:
+        await super().insert(table, data, token)
+        if not self.died:
+            self.died = True
+            where = f"project = '{self.project}'"
+            await asyncio.to_thread(self.warehouse.command, f"DELETE FROM {table} WHERE {where}")
+            raise WarehouseUnavailableError("the warehouse died mid-insert")
+
+    async def reinsert(self, table: str, data: pa.Table, token: str) -> None:
+        self.verified.append(token)
+        await asyncio.to_thread(self.warehouse.insert_arrow, table, data, token, verify=True)
+
+
+@pytest.mark.parametrize("attempts", [2, 1], ids=["retried", "replayed"])
+def test_a_token_resent_after_a_death_in_the_engine_is_verified(
+    warehouse: Any, project: str, tmp_path: Path, attempts: int
+) -> None:
+    """A retry and a replay of the dead-letter queue go through ``reinsert`` (verify): the
+    rows that the dead attempt's token would dedupe away are stored, once."""
+    sink = _DiesMidInsert(warehouse, project)
+
+    async def run() -> None:
+        writer = GroupCommitWriter(
+            sink.insert, Spool(tmp_path), FlushPolicy(age_s=0.05),
+            RetryPolicy(attempts=attempts, base_delay_s=0.01), replay_interval_s=0.05,
+            reinsert=sink.reinsert,
+        )  # fmt: skip
+        await writer.start()
+        receipt = await writer.write(_tables(project, 20))
+        assert (receipt.committed, receipt.spooled) == ((20, 0) if attempts == 2 else (0, 20))
+        for _ in range(100):
+            if writer.spool_depth()[0] == 0:
+                break
+            await asyncio.sleep(0.05)
+        await writer.close()
+
+    asyncio.run(run())
+    assert sink.verified == sink.tokens[:1]  # the dead attempt's token, sent again verified
+    assert _count(warehouse, project) == 20
+
+
 def test_backpressure_past_the_inflight_bound(warehouse: Any, project: str, tmp_path: Path) -> None:
     sink = _Sink(warehouse)
 
