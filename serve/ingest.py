@@ -278,13 +278,20 @@ class IngestAPI:
             )
         batch.keep(outcome.keep)
         shards = await self._in_order(batch.to_arrow, len(self._writers))
+        sent = [(i, tables) for i, tables in enumerate(shards) if tables]
         results = await asyncio.gather(
-            *(self._write(i, tables) for i, tables in enumerate(shards) if tables),
-            return_exceptions=True,
+            *(self._write(i, tables) for i, tables in sent), return_exceptions=True
         )
         failures = [r for r in results if isinstance(r, BaseException)]
         if failures:
-            await self._deduper.release(batch.project, claimed, owner)
+            # only the claims of the shards that failed: a shard that answered has stored
+            # its events, and its writer marks them committed; released, they could be
+            # claimed (and stored) again by the client's retry before the marks land
+            failed = [
+                i for (i, _), r in zip(sent, results, strict=True) if isinstance(r, BaseException)
+            ]
+            unstored = batch.request_ids_in(failed, len(self._writers))
+            await self._deduper.release(batch.project, unstored, owner)
             busy = [f for f in failures if isinstance(f, BackpressureError)]
             if busy:
                 retry_s = max(f.retry_after_s for f in busy)

@@ -13,7 +13,7 @@ field path); otherwise the text is dropped (stored empty) and counted as
 from __future__ import annotations
 
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -62,6 +62,11 @@ class PreparedBatch:
     @property
     def request_ids(self) -> list[str]:
         return [str(e.request_id) for e in self.events]
+
+    def request_ids_in(self, shards: Collection[int], count: int) -> list[str]:
+        """The request_ids of the events that go to ``shards`` (of ``count``, as
+        :meth:`to_arrow` splits them)."""
+        return [rid for rid in self.request_ids if shard_of(rid, count) in shards]
 
     def keep(self, mask: Sequence[bool]) -> None:
         """Keep only the events whose ``mask`` entry is true (dedupe drops the rest)."""

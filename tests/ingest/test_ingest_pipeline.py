@@ -117,3 +117,19 @@ def test_dedupe_keep_mask_drops_events(pipeline: IngestPipeline, make_inference:
     batch.keep([False, True])
     assert len(batch.events) == 1 and len(batch.redactions) == 1
     assert isinstance(batch.to_arrow()[0]["inference_logs"], pa.Table)
+
+
+def test_the_request_ids_of_a_shard_are_its_arrow_rows(
+    pipeline: IngestPipeline, make_inference: Any
+) -> None:
+    """A replica releases the dedupe claims of the shards whose write failed, and only
+    those: the ids it names for a shard are the rows that shard's writer was sent."""
+    events = [e for _ in range(10) for e in _all_types(make_inference)]
+    batch = pipeline.prepare(_body(events), "p1")
+    shards = batch.to_arrow(shards=3)
+    for shard, tables in enumerate(shards):
+        rows = {rid for t in tables.values() for rid in t.column("request_id").to_pylist()}
+        assert set(batch.request_ids_in([shard], 3)) == rows
+    assert sorted(batch.request_ids_in([0, 2], 3) + batch.request_ids_in([1], 3)) == sorted(
+        batch.request_ids
+    )
