@@ -4,6 +4,13 @@ chDB holds one data directory per process, so the whole session shares one migra
 warehouse; tests isolate their rows with a unique ``project`` name. Ray starts once per
 session with small explicit resources (2 cores on CI), with Ray's defaults: a new local
 cluster runs in token-auth mode, as a user's does (nothing here turns auth off).
+
+The suite runs in two pytest-xdist workers (``-n 2 --dist loadgroup``, pyproject.toml): most
+end-to-end tests wait on other processes for much of their time, so two at once fill the
+two cores. :func:`pytest_collection_modifyitems` keeps together what must share a process:
+every test on the session's Ray cluster (one cluster, one worker), every test that starts
+a platform of its own (one at a time, never two platforms at once), every test on the 1M
+seeded events, and each module's tests (its module fixtures are set up once).
 """
 
 from __future__ import annotations
@@ -99,3 +106,35 @@ def ray_session(ollive_home: Path) -> Iterator[object]:
             time.sleep(5)
     yield ray
     ray.shutdown()
+
+
+# --- two workers: what runs together (see the module docstring) ---------------------------
+
+_SESSION_RAY, _OWN_PLATFORM = "session-ray", "own-platform"
+
+
+def _group(item: pytest.Item) -> str:
+    fixtures = set(getattr(item, "fixturenames", ()))
+    if "ray_session" in fixtures:
+        return _SESSION_RAY
+    if item.get_closest_marker("own_platform") is not None:
+        return _OWN_PLATFORM
+    if "seeded" in fixtures:
+        return "seeded"
+    return item.nodeid.split("::")[0]
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Under xdist, each test's group (xdist reads the groups in its own
+    ``pytest_collection_modifyitems``, so they are set as each test is collected)."""
+    if hasattr(item.config, "workerinput"):
+        item.add_marker(pytest.mark.xdist_group(_group(item)))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under xdist, the two long groups first, so each worker starts one (the short groups
+    then fill both workers until the end). A run in one process keeps the files' order."""
+    if not hasattr(config, "workerinput"):
+        return
+    first = {_OWN_PLATFORM: 0, _SESSION_RAY: 1}
+    items.sort(key=lambda item: first.get(_group(item), 2))  # stable: order kept within

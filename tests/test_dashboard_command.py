@@ -21,7 +21,7 @@ import pytest
 
 from tests.serve._serve import free_port
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.own_platform]
 
 COUNT = r"""
 import json

@@ -31,7 +31,7 @@ import pytest
 from tests._procs import pids_matching
 from tests.serve._serve import free_port
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.own_platform]
 
 QUERY = r"""
 import json, sys, time

@@ -12,7 +12,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.serve._serve import free_port
+
+pytestmark = pytest.mark.own_platform
 
 
 def test_detach_names_the_part_that_did_not_start(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.own_platform]
 
 
 def test_a_short_soak_reports_memory_spool_and_exact_counts(tmp_path: Path) -> None:

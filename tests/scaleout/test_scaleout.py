@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.own_platform]
 
 SCRIPT = Path(__file__).with_name("cluster_run.py")
 EVENTS = 6_000
