@@ -179,7 +179,10 @@ def traffic_command(
         None, help="The chatbot's /chat URL (default: http://OLLIVE_INGEST_HOST:PORT/chat)."
     ),
     rate: float = typer.Option(2.0, help="Turns started per second, at most (all users)."),
-    duration: float = typer.Option(30.0, help="Seconds to run."),
+    duration: float = typer.Option(30.0, help="Seconds to run, at most."),
+    turns: int | None = typer.Option(
+        None, min=1, help="Stop after this many turns (within --duration)."
+    ),
     users: int = typer.Option(8, min=1, help="Concurrent simulated users."),
     seed: int = typer.Option(0, help="Same seed, same users and messages."),
     pii_rate: float = typer.Option(0.1, min=0.0, max=1.0, help="Share of messages with PII."),
@@ -200,6 +203,7 @@ def traffic_command(
         pii_rate=pii_rate,
         cancel_rate=cancel_rate,
         think_scale=think_scale,
+        turns=turns,
     )
     report = run_traffic(config, progress=not json_out)
     if json_out:

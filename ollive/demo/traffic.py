@@ -55,6 +55,7 @@ class TrafficConfig:
     cancel_rate: float = 0.03
     think_scale: float = 1.0
     turn_timeout_s: float = 60.0
+    turns: int | None = None  # stop after this many turns; ``duration_s`` still bounds the run
 
     @property
     def chat_url(self) -> str:
@@ -165,6 +166,7 @@ class _Simulation:
         self.bucket = _Bucket(config.rate)
         self.report = TrafficReport()
         self.deadline = 0.0
+        self.started_turns = 0
 
     async def run(self) -> TrafficReport:
         started = time.monotonic()
@@ -184,7 +186,7 @@ class _Simulation:
             user_id = f"user-{rng.randrange(16**8):08x}"
             conversation_id: str | None = None
             for turn, message in enumerate(conversation(persona, rng)):
-                if not await self.bucket.acquire(self.deadline):
+                if not await self.bucket.acquire(self.deadline) or not self._take_turn():
                     return
                 self.report.conversations += turn == 0
                 pii = rng.random() < self.config.pii_rate
@@ -197,6 +199,13 @@ class _Simulation:
                 conversation_id = result.conversation_id or conversation_id
                 think = rng.uniform(*persona.think_s) * self.config.think_scale
                 await asyncio.sleep(min(think, max(0.0, self.deadline - time.monotonic())))
+
+    def _take_turn(self) -> bool:
+        """Count a turn about to start; False once ``config.turns`` have started."""
+        if self.config.turns is not None and self.started_turns >= self.config.turns:
+            return False
+        self.started_turns += 1
+        return True
 
     async def _turn(
         self,
@@ -249,7 +258,8 @@ def _done(result: TurnResult, started: float) -> TurnResult:
 
 
 def run_traffic(config: TrafficConfig, *, progress: bool = False) -> TrafficReport:
-    """Simulate users for ``config.duration_s`` seconds; returns what happened.
+    """Simulate users for ``config.duration_s`` seconds (or until ``config.turns`` turns
+    have started); returns what happened.
 
     With ``progress`` a rich progress bar (time elapsed, turns, errors) is shown on stderr.
     """

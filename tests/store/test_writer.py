@@ -36,6 +36,14 @@ class _Sink:
         await asyncio.to_thread(self.warehouse.insert_arrow, table, data, token)
 
 
+async def _replayed(writer: GroupCommitWriter) -> None:
+    """Wait (up to 5 s) until the replay loop has emptied the dead-letter queue."""
+    for _ in range(100):
+        if writer.spool_depth()[0] == 0:
+            return
+        await asyncio.sleep(0.05)
+
+
 def _count(warehouse: Any, project: str, final: bool = False) -> int:
     keyword = " FINAL" if final else ""
     return int(
@@ -79,10 +87,7 @@ def test_failed_inserts_are_spooled_then_replayed_once(
         receipt = await writer.write(_tables(project, 30))
         assert receipt.spooled == 30 and writer.spool_depth()[0] == 1
         sink.down = False
-        for _ in range(100):
-            if writer.spool_depth()[0] == 0:
-                break
-            await asyncio.sleep(0.05)
+        await _replayed(writer)
         await writer.close()
 
     asyncio.run(run())
@@ -156,10 +161,7 @@ def test_a_token_resent_after_a_death_in_the_engine_is_verified(
         await writer.start()
         receipt = await writer.write(_tables(project, 20))
         assert (receipt.committed, receipt.spooled) == ((20, 0) if attempts == 2 else (0, 20))
-        for _ in range(100):
-            if writer.spool_depth()[0] == 0:
-                break
-            await asyncio.sleep(0.05)
+        await _replayed(writer)
         await writer.close()
 
     asyncio.run(run())
