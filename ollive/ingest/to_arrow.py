@@ -8,6 +8,7 @@ conversion (the ReplacingMergeTree version column).
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -54,7 +55,12 @@ _GETTERS: dict[str, list[tuple[pa.Field, Callable[[Any], Any]]]] = {
 
 
 def _json(value: Any) -> str:
-    return orjson.dumps(value).decode() if value else "{}"
+    if not value:
+        return "{}"
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # an integer beyond 64 bits: valid JSON that orjson refuses to write
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _table(
