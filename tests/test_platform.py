@@ -370,7 +370,8 @@ def test_up_chat_query_down_up(platform_env: dict[str, str]) -> None:
         request_id = str(final["request_id"])
         assert "tool_call" in final["kinds"] and "tool_result" in final["kinds"]
         conversation = str(final["conversation_id"])
-        found = _query(platform_env, request_id, conversation, deadline_s=5.0, want_tools=True)
+        # waits until the turn's events are stored (60 s at most: a bound, not a goal)
+        found = _query(platform_env, request_id, conversation, deadline_s=60.0, want_tools=True)
         assert found["inference"] == 1, found
         assert found["tools"] >= 1, found
         assert str(found["url"]).startswith("ray://")

@@ -56,7 +56,7 @@ def chat_url(ray_session: Any, valkey_url: str) -> Iterator[str]:
         instrument=False,
         replica_cpus=0.1,
         latency_scale=0.05,
-        error_rate=0.1,
+        error_rate=0.3,  # per model call: errors show up in a couple of dozen turns
         timeout_rate=0.0,
     )
     serve.run(build_chat_app(args), name="chatbot-traffic", route_prefix=ROUTE_PREFIX + "-traffic")
@@ -68,12 +68,12 @@ def chat_url(ray_session: Any, valkey_url: str) -> Iterator[str]:
 def test_traffic_against_the_served_chatbot(chat_url: str) -> None:
     # a number of turns, not a number of seconds: how many turns fit into a few seconds
     # depends on how busy the machine is (the other test worker runs platforms meanwhile)
-    config = TrafficConfig(url=chat_url, rate=20, duration_s=300, turns=16, users=4, seed=3,
+    config = TrafficConfig(url=chat_url, rate=20, duration_s=300, turns=24, users=4, seed=3,
                            pii_rate=0.3, cancel_rate=0.2, think_scale=0.05)  # fmt: skip
     report = run_traffic(config)
     figures = report.as_dict()
-    assert figures["turns"] == 16 and figures["failed"] == 0
-    assert figures["ok"] > 0 and figures["errors"] > 0  # the demo model fails 10% of calls
+    assert figures["turns"] == 24 and figures["failed"] == 0
+    assert figures["ok"] > 0 and figures["errors"] > 0  # the demo model fails 30% of calls
     assert figures["pii_messages"] > 0 and figures["tool_calls"] > 0
     assert figures["input_tokens"] > 0 and figures["latency_p95_ms"] >= figures["latency_p50_ms"]
     assert figures["conversations"] < figures["turns"]  # multi-turn conversations
@@ -83,9 +83,9 @@ def test_traffic_against_the_served_chatbot(chat_url: str) -> None:
 
 @pytest.mark.slow
 def test_ollive_traffic_command_prints_a_summary(chat_url: str) -> None:
-    args = ["traffic", "--url", chat_url, "--duration", "120", "--turns", "3", "--rate", "10",
+    args = ["traffic", "--url", chat_url, "--duration", "120", "--turns", "6", "--rate", "10",
             "--users", "2", "--think-scale", "0.05", "--json"]  # fmt: skip
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output.strip().splitlines()[-1])
-    assert summary["turns"] == 3 and summary["ok"] > 0
+    assert summary["turns"] == 6 and summary["ok"] > 0
