@@ -7,7 +7,7 @@ cluster runs in token-auth mode, as a user's does (nothing here turns auth off).
 
 The suite runs in two pytest-xdist workers (``-n 2 --dist loadgroup``, pyproject.toml): most
 end-to-end tests wait on other processes for much of their time, so two at once fill the
-two cores. :func:`pytest_collection_modifyitems` keeps together what must share a process:
+two cores. :func:`pytest_itemcollected` keeps together what must share a process:
 every test on the session's Ray cluster (one cluster, one worker), every test that starts
 a platform of its own (one at a time, never two platforms at once), every test on the 1M
 seeded events, and each module's tests (its module fixtures are set up once).
@@ -137,4 +137,5 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if not hasattr(config, "workerinput"):
         return
     first = {_OWN_PLATFORM: 0, _SESSION_RAY: 1}
-    items.sort(key=lambda item: first.get(_group(item), 2))  # stable: order kept within
+    groups = {id(item): item.get_closest_marker("xdist_group").args[0] for item in items}  # type: ignore[union-attr]
+    items.sort(key=lambda item: first.get(groups[id(item)], 2))  # stable: order kept within
