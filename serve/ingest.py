@@ -24,11 +24,9 @@ from pydantic import BaseModel, Field
 from ray import serve
 
 from ollive.errors import (
-    BackpressureError,
     MediaTypeError,
     OlliveError,
     PayloadTooLargeError,
-    StorageError,
 )
 from ollive.events import event_json_schema
 from ollive.ingest import (
@@ -37,6 +35,7 @@ from ollive.ingest import (
     IngestPipeline,
     KeyRing,
     PreparedBatch,
+    store_batch,
 )
 from ollive.ingest.errors import answer_for
 from serve.args import ReplicaArgs
@@ -265,51 +264,22 @@ class IngestAPI:
         return await self._store(batch)
 
     async def _store(self, batch: PreparedBatch) -> JSONResponse:
-        owner = uuid.uuid4().hex
-        ids = batch.request_ids
-        outcome = await self._deduper.claim(batch.project, ids, owner)
-        if outcome.degraded:
+        stored = await store_batch(
+            batch,
+            self._deduper,
+            len(self._writers),
+            functools.partial(self._in_order, batch.to_arrow),
+            self._write,
+        )
+        if stored.degraded:
             self._metrics.dedupe_degraded.inc()
-        claimed = [rid for rid, keep in zip(ids, outcome.keep, strict=True) if keep]
-        if outcome.held:
-            await self._deduper.release(batch.project, claimed, owner)
-            raise BackpressureError(
-                f"{outcome.held} events are being stored by a concurrent request", 1.0
-            )
-        batch.keep(outcome.keep)
-        shards = await self._in_order(batch.to_arrow, len(self._writers))
-        sent = [(i, tables) for i, tables in enumerate(shards) if tables]
-        results = await asyncio.gather(
-            *(self._write(i, tables) for i, tables in sent), return_exceptions=True
-        )
-        failures = [r for r in results if isinstance(r, BaseException)]
-        if failures:
-            # only the claims of the shards that failed: a shard that answered has stored
-            # its events, and its writer marks them committed; released, they could be
-            # claimed (and stored) again by the client's retry before the marks land
-            failed = [
-                i for (i, _), r in zip(sent, results, strict=True) if isinstance(r, BaseException)
-            ]
-            unstored = batch.request_ids_in(failed, len(self._writers))
-            await self._deduper.release(batch.project, unstored, owner)
-            busy = [f for f in failures if isinstance(f, BackpressureError)]
-            if busy:
-                retry_s = max(f.retry_after_s for f in busy)
-                raise BackpressureError(f"writers are saturated: {busy[0]}", retry_s)
-            log.error("write failed: %r", failures[0])
-            # a writer's own error (a full write-ahead log, the warehouse down) as it was
-            # raised there: the error table answers it; anything else is a storage failure
-            own = [f for f in failures if isinstance(f, OlliveError)]
-            if own:
-                raise own[0]
-            raise StorageError(str(failures[0])) from failures[0]
         self._metrics.observe_batch(
-            len(batch.events), len(batch.rejected), outcome.duplicates, batch.redaction_totals()
+            stored.accepted, len(batch.rejected), stored.duplicates, batch.redaction_totals()
         )
-        self._note_health(len(batch.events), len(batch.rejected), outcome.duplicates)
+        self._note_health(stored.accepted, len(batch.rejected), stored.duplicates)
         body = {
-            "accepted": len(batch.events),
-            "duplicates": outcome.duplicates,
+            "accepted": stored.accepted,
+            "duplicates": stored.duplicates,
             "rejected": [r.as_dict() for r in batch.rejected],
         }
         return JSONResponse(body, status_code=202)

@@ -103,7 +103,10 @@ class Settings(BaseSettings):
     )
     dedupe_window_s: int = Field(600, ge=1, description="Valkey dedupe window (seconds).")
     dedupe_pending_ttl_s: int = Field(
-        30, ge=1, description="Life of an uncommitted dedupe claim (longer than a commit can take)."
+        30,
+        ge=1,
+        description="Life of an uncommitted dedupe claim; renewed while its body is in flight, "
+        "so it bounds how long a dead replica's claims hold a retry off.",
     )
     dedupe_wait_s: float = Field(
         1.0, ge=0, description="Wait for a concurrent claim of the same event before answering 429."

@@ -15,6 +15,7 @@ from ollive.ingest.pipeline import (
     TextRedactor,
     shard_of,
 )
+from ollive.ingest.storing import StoredBatch, store_batch
 from ollive.ingest.to_arrow import events_to_arrow
 from ollive.ingest.validate import (
     BatchTooLargeError,
@@ -35,6 +36,7 @@ __all__: list[str] = [
     "ParsedBody",
     "PreparedBatch",
     "Rejection",
+    "StoredBatch",
     "TextRedactor",
     "decode_body",
     "dedupe_key",
@@ -42,4 +44,5 @@ __all__: list[str] = [
     "parse_body",
     "render_writer_stats",
     "shard_of",
+    "store_batch",
 ]

@@ -18,6 +18,11 @@ Per event, one key ``ollive:dd:{project}:{request_id}`` moves through three stat
   durable (inserted or spooled), so a replica that dies after the commit still leaves the
   right answer for the retry.
 * **release**: on failure the claim is deleted only if it is still ours (a Lua script).
+* **hold**: while its writes are in flight, a request renews its own claims every third
+  of ``pending_ttl_s`` (:meth:`Deduper.holding`), so a body that waits longer than the TTL
+  (a busy replica, a saturated writer) keeps its events; only a replica that died lets its
+  claims expire. Without the renewal, a slow first copy and a later duplicate were both
+  stored and both acknowledged.
 
 When Valkey is unreachable, :meth:`Deduper.claim` keeps every event (duplicates inside one
 body are still dropped), reports ``degraded`` and retries the server after
@@ -28,9 +33,10 @@ through (``FINAL``), and ``ollive.store.maintenance.rebuild_aggregates`` repairs
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +61,13 @@ for i, key in ipairs(KEYS) do redis.call('SET', key, 'c', 'PX', ARGV[1]) end
 return #KEYS
 """
 _CLAIMED, _DUPLICATE = 0, 1
+_RENEW = """
+local n = 0
+for i, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[1] then n = n + redis.call('PEXPIRE', key, ARGV[2]) end
+end
+return n
+"""
 _RELEASE = """
 local n = 0
 for i, key in ipairs(KEYS) do
@@ -103,6 +116,7 @@ class Deduper:
         self._release = client.register_script(_RELEASE) if client is not None else None
         self._claim = client.register_script(_CLAIM) if client is not None else None
         self._commit = client.register_script(_COMMIT) if client is not None else None
+        self._renew = client.register_script(_RENEW) if client is not None else None
 
     @property
     def degraded(self) -> bool:
@@ -191,6 +205,43 @@ class Deduper:
             await self._release(keys=keys, args=[f"p:{owner}"])
         except Exception as exc:
             self._mark_down(exc)
+
+    async def renew(self, project: str, request_ids: Sequence[str], owner: str) -> int:
+        """Reset the TTL of this owner's pending claims; returns how many it still holds
+        (committed or released events are left alone). Never raises."""
+        if self._renew is None or not request_ids or self.degraded:
+            return 0
+        try:
+            keys = [dedupe_key(project, rid) for rid in request_ids]
+            return int(
+                await self._renew(keys=keys, args=[f"p:{owner}", int(self.pending_ttl_s * 1000)])
+            )
+        except Exception as exc:
+            self._mark_down(exc)
+            return 0
+
+    @contextlib.asynccontextmanager
+    async def holding(
+        self, project: str, request_ids: Sequence[str], owner: str
+    ) -> AsyncIterator[None]:
+        """Keep this owner's claims pending while the block runs (renewed every third of
+        ``pending_ttl_s``); a process that dies stops renewing, and its claims expire."""
+        if self._renew is None or not request_ids:
+            yield
+            return
+
+        async def renew_forever() -> None:
+            while True:
+                await asyncio.sleep(self.pending_ttl_s / 3)
+                await self.renew(project, request_ids, owner)
+
+        task = asyncio.create_task(renew_forever())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def commit(self, pairs: Sequence[tuple[str, str]]) -> bool:
         """Mark ``(project, request_id)`` pairs committed for ``window_s``; False if Valkey is down."""

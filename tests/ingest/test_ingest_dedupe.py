@@ -84,3 +84,40 @@ def test_unreachable_valkey_keeps_everything_and_says_degraded(project: str) -> 
         assert deduper.degraded and not await deduper.ping()
 
     asyncio.run(run())
+
+
+def test_claims_held_past_the_ttl_stay_pending_until_the_block_ends(
+    deduper: Deduper, project: str
+) -> None:
+    # pending_ttl_s is 1 s: a body in flight for 2.5 s keeps its claims, and a duplicate
+    # sent meanwhile is held, not claimed a second time; afterwards they expire as before
+    async def run() -> None:
+        ids = _ids(3)
+        first = await deduper.claim(project, ids, "slow")
+        assert first.keep == [True] * 3
+        async with deduper.holding(project, ids, "slow"):
+            await asyncio.sleep(2.5)
+            copy = await deduper.claim(project, ids, "copy")
+            assert copy.held == 3 and copy.keep == [False] * 3
+        await asyncio.sleep(1.1)
+        later = await deduper.claim(project, ids, "retry")
+        assert later.keep == [True] * 3
+
+    asyncio.run(run())
+
+
+def test_renewal_leaves_committed_and_foreign_claims_alone(valkey_url: str, project: str) -> None:
+    deduper = Deduper(aioredis.Redis.from_url(valkey_url), window_s=60, pending_ttl_s=2, wait_s=0.1)
+
+    async def run() -> None:
+        ids = _ids(3)
+        await deduper.claim(project, ids[:2], "a")
+        await deduper.claim(project, ids[2:], "b")
+        await deduper.commit([(project, ids[0])])
+        await asyncio.sleep(1.2)
+        assert await deduper.renew(project, ids, "a") == 1  # only ids[1] is a's and pending
+        await asyncio.sleep(1.2)  # b's claim was not renewed: it expired; a's holds
+        again = await deduper.claim(project, ids, "c")
+        assert again.keep == [False, False, True] and again.duplicates == 1 and again.held == 1
+
+    asyncio.run(run())

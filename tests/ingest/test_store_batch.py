@@ -1,0 +1,159 @@
+"""store_batch in a real Valkey: a slow body keeps its claims, a half-stored body is not
+stored twice, a writer's failure answers as the error table says.
+
+The writer shards are plain async functions here: they stand in for the ``EventWriter``
+actor calls (the Ray side is covered by tests/serve/test_ingest_app.py), and store rows
+in a list, marking them committed in Valkey as a writer does after its flush.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+
+from ollive.errors import BackpressureError, SpoolFullError, StorageError
+from ollive.ingest import Deduper, IngestPipeline, PreparedBatch, StoredBatch, store_batch
+
+Write = Callable[[int, dict[str, Any]], Awaitable[Any]]
+
+
+class Shards:
+    """Two writer shards that keep what they store; ``delay_s`` / ``fail`` per shard."""
+
+    def __init__(self, deduper: Deduper, count: int = 2) -> None:
+        self.deduper = deduper
+        self.count = count
+        self.stored: Counter[str] = Counter()
+        self.delay_s = [0.0] * count
+        self.mark_after_s = 0.0  # the commit marks land this long after the answer
+        self.fail: dict[int, BaseException] = {}
+        self.marks: list[asyncio.Task[Any]] = []
+
+    async def write(self, shard: int, tables: dict[str, Any]) -> dict[str, int]:
+        await asyncio.sleep(self.delay_s[shard])
+        if shard in self.fail:
+            raise self.fail[shard]
+        pairs = [
+            (project, rid)
+            for table in tables.values()
+            for project, rid in zip(
+                table.column("project").to_pylist(),
+                table.column("request_id").to_pylist(),
+                strict=True,
+            )
+        ]
+        self.stored.update(rid for _, rid in pairs)
+        self.marks.append(asyncio.create_task(self._mark(pairs)))
+        return {"committed": len(pairs)}
+
+    async def _mark(self, pairs: list[tuple[str, str]]) -> None:
+        await asyncio.sleep(self.mark_after_s)
+        await self.deduper.commit(pairs)
+
+    async def store(self, batch: PreparedBatch) -> StoredBatch:
+        async def to_arrow(count: int) -> list[dict[str, Any]]:
+            return batch.to_arrow(count)
+
+        return await store_batch(batch, self.deduper, self.count, to_arrow, self.write)
+
+
+@pytest.fixture
+def deduper(valkey_url: str) -> Deduper:
+    # claims live 1 s; a held event is waited for 0.2 s before the body is refused
+    return Deduper(aioredis.Redis.from_url(valkey_url), window_s=60, pending_ttl_s=1, wait_s=0.2)
+
+
+@pytest.fixture(scope="module")
+def pipeline() -> IngestPipeline:
+    return IngestPipeline(None)
+
+
+def _prepare(pipeline: IngestPipeline, events: list[dict[str, Any]], project: str) -> PreparedBatch:
+    return pipeline.prepare(json.dumps({"events": events}).encode(), project)
+
+
+def test_a_body_slower_than_the_claim_ttl_keeps_its_events(
+    deduper: Deduper, pipeline: IngestPipeline, project: str, make_inference: Any
+) -> None:
+    """The race CI lost: the first copy's writes outlast the pending TTL, a later body
+    carries a copy of one of its events. The copy must wait (429), not be stored too."""
+    first = [make_inference() for _ in range(4)]
+    later = [first[0], make_inference()]
+    shards = Shards(deduper)
+    shards.delay_s = [2.5, 2.5]  # 2.5 x the claims' 1 s TTL
+
+    async def run() -> None:
+        slow = asyncio.create_task(shards.store(_prepare(pipeline, first, project)))
+        await asyncio.sleep(1.5)  # the first copy's claims would have expired by now
+        shards.delay_s = [0.0, 0.0]
+        with pytest.raises(BackpressureError):
+            await shards.store(_prepare(pipeline, later, project))
+        assert (await slow).accepted == 4
+        await asyncio.gather(*shards.marks)
+        retried = await shards.store(_prepare(pipeline, later, project))
+        assert (retried.accepted, retried.duplicates) == (1, 1)
+
+    asyncio.run(run())
+    assert len(shards.stored) == 5 and set(shards.stored.values()) == {1}
+
+
+def test_a_body_half_refused_is_stored_once_when_retried(
+    deduper: Deduper, pipeline: IngestPipeline, project: str, make_inference: Any
+) -> None:
+    """One shard stores its events, the other is saturated: the body answers 429, and its
+    retry stores only the refused shard's events, even before the first marks land."""
+    events = [make_inference() for _ in range(40)]
+    shards = Shards(deduper)
+    shards.fail = {1: BackpressureError("writer holds too many rows", 2.0)}
+    shards.mark_after_s = 0.5
+
+    async def run() -> None:
+        with pytest.raises(BackpressureError) as refused:
+            await shards.store(_prepare(pipeline, events, project))
+        assert refused.value.retry_after_s == 2.0
+        shards.fail = {}
+        # at once: shard 0's events are still pending (held), the body is refused again
+        with pytest.raises(BackpressureError):
+            await shards.store(_prepare(pipeline, events, project))
+        await asyncio.gather(*shards.marks)
+        retried = await shards.store(_prepare(pipeline, events, project))
+        assert retried.accepted + retried.duplicates == 40 and retried.duplicates > 0
+
+    asyncio.run(run())
+    assert len(shards.stored) == 40 and set(shards.stored.values()) == {1}
+
+
+@pytest.mark.parametrize(
+    ("raised", "answered"),
+    [
+        (SpoolFullError("the write-ahead log is full"), SpoolFullError),
+        (RuntimeError("actor died"), StorageError),
+    ],
+    ids=["writer-own-error", "other-error"],
+)
+def test_a_failed_write_answers_its_error_and_frees_the_claims(
+    deduper: Deduper,
+    pipeline: IngestPipeline,
+    project: str,
+    make_inference: Any,
+    raised: BaseException,
+    answered: type[Exception],
+) -> None:
+    events = [make_inference() for _ in range(10)]
+    shards = Shards(deduper)
+    shards.fail = {0: raised, 1: raised}
+
+    async def run() -> None:
+        with pytest.raises(answered):
+            await shards.store(_prepare(pipeline, events, project))
+        shards.fail = {}
+        retried = await shards.store(_prepare(pipeline, events, project))
+        assert (retried.accepted, retried.duplicates) == (10, 0)
+
+    asyncio.run(run())
