@@ -16,6 +16,7 @@ seeded events, and each module's tests (its module fixtures are set up once).
 from __future__ import annotations
 
 import os
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -40,6 +41,18 @@ for _var in (
     os.environ.pop(_var, None)
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+# CPython 3.11.7 (CI's) can fail `ast.parse` with "AST constructor recursion depth
+# mismatch" (cpython#106905) once a test has run an event loop. With -n 0 pytest then died
+# at the session's end: schemathesis' plugin imports its allure writer there, and without
+# allure installed that import parses (and fails) anew each time. Imported now, while the
+# interpreter is clean, the writers are cached, and the missing allure is remembered.
+try:
+    import schemathesis.reporting.allure  # noqa: F401
+except ImportError:  # allure is optional: the plugin expects ImportError and goes on
+    sys.modules["schemathesis.reporting.allure"] = None  # type: ignore[assignment]
+import schemathesis.reporting.html.writer  # noqa: E402, F401
+import schemathesis.reporting.junitxml  # noqa: E402, F401
 
 
 @pytest.fixture(scope="session")
