@@ -15,6 +15,7 @@ seeded events, and each module's tests (its module fixtures are set up once).
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import time
@@ -152,3 +153,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     first = {_OWN_PLATFORM: 0, _SESSION_RAY: 1}
     groups = {id(item): item.get_closest_marker("xdist_group").args[0] for item in items}  # type: ignore[union-attr]
     items.sort(key=lambda item: first.get(groups[id(item)], 2))  # stable: order kept within
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Before a hypothesis test, collect what earlier tests in this process left (clients
+    of an event loop that is closed): their finalizers, run by the collector in the middle
+    of a generated example, made hypothesis report its own data generation as flaky
+    (FlakyStrategyDefinition). Only these few tests pay for the collection."""
+    if getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
+        gc.collect()

@@ -26,8 +26,10 @@ Write = Callable[[int, dict[str, Any]], Awaitable[Any]]
 class Shards:
     """Two writer shards that keep what they store; ``delay_s`` / ``fail`` per shard."""
 
-    def __init__(self, deduper: Deduper, count: int = 2) -> None:
-        self.deduper = deduper
+    def __init__(self, client: aioredis.Redis, count: int = 2) -> None:
+        # claims live 1 s; a held event is waited for 0.2 s before the body is refused
+        self.client = client
+        self.deduper = Deduper(client, window_s=60, pending_ttl_s=1, wait_s=0.2)
         self.count = count
         self.stored: Counter[str] = Counter()
         self.delay_s = [0.0] * count
@@ -62,11 +64,17 @@ class Shards:
 
         return await store_batch(batch, self.deduper, self.count, to_arrow, self.write)
 
+    async def close(self) -> None:
+        """Wait for the marks and close the client in the loop that opened it (left to
+        the garbage collector, its finalizers ran inside later hypothesis tests and
+        made their data generation look flaky)."""
+        await asyncio.gather(*self.marks)
+        await self.client.aclose()
+
 
 @pytest.fixture
-def deduper(valkey_url: str) -> Deduper:
-    # claims live 1 s; a held event is waited for 0.2 s before the body is refused
-    return Deduper(aioredis.Redis.from_url(valkey_url), window_s=60, pending_ttl_s=1, wait_s=0.2)
+def shards(valkey_url: str) -> Shards:
+    return Shards(aioredis.Redis.from_url(valkey_url))
 
 
 @pytest.fixture(scope="module")
@@ -74,18 +82,24 @@ def pipeline() -> IngestPipeline:
     return IngestPipeline(None)
 
 
+async def _closing(shards: Shards, work: Awaitable[None]) -> None:
+    try:
+        await work
+    finally:
+        await shards.close()
+
+
 def _prepare(pipeline: IngestPipeline, events: list[dict[str, Any]], project: str) -> PreparedBatch:
     return pipeline.prepare(json.dumps({"events": events}).encode(), project)
 
 
 def test_a_body_slower_than_the_claim_ttl_keeps_its_events(
-    deduper: Deduper, pipeline: IngestPipeline, project: str, make_inference: Any
+    shards: Shards, pipeline: IngestPipeline, project: str, make_inference: Any
 ) -> None:
     """The race CI lost: the first copy's writes outlast the pending TTL, a later body
     carries a copy of one of its events. The copy must wait (429), not be stored too."""
     first = [make_inference() for _ in range(4)]
     later = [first[0], make_inference()]
-    shards = Shards(deduper)
     shards.delay_s = [2.5, 2.5]  # 2.5 x the claims' 1 s TTL
 
     async def run() -> None:
@@ -99,17 +113,16 @@ def test_a_body_slower_than_the_claim_ttl_keeps_its_events(
         retried = await shards.store(_prepare(pipeline, later, project))
         assert (retried.accepted, retried.duplicates) == (1, 1)
 
-    asyncio.run(run())
+    asyncio.run(_closing(shards, run()))
     assert len(shards.stored) == 5 and set(shards.stored.values()) == {1}
 
 
 def test_a_body_half_refused_is_stored_once_when_retried(
-    deduper: Deduper, pipeline: IngestPipeline, project: str, make_inference: Any
+    shards: Shards, pipeline: IngestPipeline, project: str, make_inference: Any
 ) -> None:
     """One shard stores its events, the other is saturated: the body answers 429, and its
     retry stores only the refused shard's events, even before the first marks land."""
     events = [make_inference() for _ in range(40)]
-    shards = Shards(deduper)
     shards.fail = {1: BackpressureError("writer holds too many rows", 2.0)}
     shards.mark_after_s = 0.5
 
@@ -125,7 +138,7 @@ def test_a_body_half_refused_is_stored_once_when_retried(
         retried = await shards.store(_prepare(pipeline, events, project))
         assert retried.accepted + retried.duplicates == 40 and retried.duplicates > 0
 
-    asyncio.run(run())
+    asyncio.run(_closing(shards, run()))
     assert len(shards.stored) == 40 and set(shards.stored.values()) == {1}
 
 
@@ -138,7 +151,7 @@ def test_a_body_half_refused_is_stored_once_when_retried(
     ids=["writer-own-error", "other-error"],
 )
 def test_a_failed_write_answers_its_error_and_frees_the_claims(
-    deduper: Deduper,
+    shards: Shards,
     pipeline: IngestPipeline,
     project: str,
     make_inference: Any,
@@ -146,7 +159,6 @@ def test_a_failed_write_answers_its_error_and_frees_the_claims(
     answered: type[Exception],
 ) -> None:
     events = [make_inference() for _ in range(10)]
-    shards = Shards(deduper)
     shards.fail = {0: raised, 1: raised}
 
     async def run() -> None:
@@ -156,4 +168,4 @@ def test_a_failed_write_answers_its_error_and_frees_the_claims(
         retried = await shards.store(_prepare(pipeline, events, project))
         assert (retried.accepted, retried.duplicates) == (10, 0)
 
-    asyncio.run(run())
+    asyncio.run(_closing(shards, run()))
