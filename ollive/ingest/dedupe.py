@@ -20,9 +20,11 @@ Per event, one key ``ollive:dd:{project}:{request_id}`` moves through three stat
 * **release**: on failure the claim is deleted only if it is still ours (a Lua script).
 * **hold**: while its writes are in flight, a request renews its own claims every third
   of ``pending_ttl_s`` (:meth:`Deduper.holding`), so a body that waits longer than the TTL
-  (a busy replica, a saturated writer) keeps its events; only a replica that died lets its
-  claims expire. Without the renewal, a slow first copy and a later duplicate were both
-  stored and both acknowledged.
+  (a busy replica, a saturated writer) keeps its events. After the writes it goes on
+  renewing those still pending until the writers' marks land (the marks come one flush
+  after the answer) or ``linger_s`` passes; only a replica that died lets its claims
+  expire early. Without the renewal, a slow first copy and a later duplicate were both
+  stored and both acknowledged, and a copy resent before late marks was stored again.
 
 When Valkey is unreachable, :meth:`Deduper.claim` keeps every event (duplicates inside one
 body are still dropped), reports ``degraded`` and retries the server after
@@ -106,12 +108,15 @@ class Deduper:
         pending_ttl_s: int = 30,
         wait_s: float = 1.0,
         retry_after_s: float = 2.0,
+        linger_s: float = 30.0,
     ) -> None:
         self._client = client
         self.window_s = window_s
         self.pending_ttl_s = pending_ttl_s
         self.wait_s = wait_s
         self.retry_after_s = retry_after_s
+        self.linger_s = linger_s
+        self._holders: set[asyncio.Task[None]] = set()
         self._down_until = 0.0
         self._release = client.register_script(_RELEASE) if client is not None else None
         self._claim = client.register_script(_CLAIM) if client is not None else None
@@ -224,24 +229,32 @@ class Deduper:
     async def holding(
         self, project: str, request_ids: Sequence[str], owner: str
     ) -> AsyncIterator[None]:
-        """Keep this owner's claims pending while the block runs (renewed every third of
-        ``pending_ttl_s``); a process that dies stops renewing, and its claims expire."""
+        """Keep this owner's claims pending while the block runs, and afterwards until each
+        is committed (the writers' marks) or released, for at most ``linger_s``: renewed
+        every third of ``pending_ttl_s`` by a task of its own. A process that dies stops
+        renewing, and its claims expire.
+
+        The task is never cancelled: it sees the block's end at its next renewal and stops
+        by itself. A command cancelled half-way could leave its reply on the connection."""
         if self._renew is None or not request_ids:
             yield
             return
+        ended: list[float] = []  # when the block ended
 
-        async def renew_forever() -> None:
+        async def keep_pending() -> None:
             while True:
                 await asyncio.sleep(self.pending_ttl_s / 3)
-                await self.renew(project, request_ids, owner)
+                held = await self.renew(project, request_ids, owner)
+                if ended and (not held or time.monotonic() > ended[0] + self.linger_s):
+                    return
 
-        task = asyncio.create_task(renew_forever())
+        task = asyncio.create_task(keep_pending())
+        self._holders.add(task)  # held here: the event loop keeps only weak references
+        task.add_done_callback(self._holders.discard)
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            ended.append(time.monotonic())
 
     async def commit(self, pairs: Sequence[tuple[str, str]]) -> bool:
         """Mark ``(project, request_id)`` pairs committed for ``window_s``; False if Valkey is down."""

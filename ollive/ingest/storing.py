@@ -7,10 +7,10 @@ says, or raises the error that answers the body (see :mod:`ollive.ingest.errors`
 
 * events another request holds after the dedupe wait: its own claims are released and the
   body is refused with :class:`~ollive.errors.BackpressureError` (``429``);
-* while the writes are in flight, the body's claims are renewed
-  (:meth:`~ollive.ingest.Deduper.holding`), however long the prepare pool and the writers
-  take: a claim that expired meanwhile would let a duplicate sent in the meantime be
-  stored and acknowledged a second time;
+* from the claim until the writers have marked them, the body's claims are renewed
+  (:meth:`~ollive.ingest.Deduper.holding`), however long the dedupe wait, the prepare
+  pool, the writers and the marks take: a claim that expired meanwhile would let a
+  duplicate sent in the meantime be stored and acknowledged a second time;
 * a shard that failed releases only its own claims: a shard that answered has stored its
   events, and its writer marks them committed; released, they could be claimed and stored
   again by the client's retry before the marks land. A saturated writer answers ``429``,
@@ -57,15 +57,17 @@ async def store_batch(
     """Claim, write and answer one body (see the module docstring)."""
     owner = uuid.uuid4().hex
     ids = batch.request_ids
-    outcome = await deduper.claim(batch.project, ids, owner)
-    claimed = [rid for rid, keep in zip(ids, outcome.keep, strict=True) if keep]
-    if outcome.held:
-        await deduper.release(batch.project, claimed, owner)
-        raise BackpressureError(
-            f"{outcome.held} events are being stored by a concurrent request", 1.0
-        )
-    batch.keep(outcome.keep)
-    async with deduper.holding(batch.project, claimed, owner):
+    # held from the first claim on: while the claim waits for events another request
+    # holds, the events it has claimed already must not expire either
+    async with deduper.holding(batch.project, ids, owner):
+        outcome = await deduper.claim(batch.project, ids, owner)
+        if outcome.held:
+            claimed = [rid for rid, keep in zip(ids, outcome.keep, strict=True) if keep]
+            await deduper.release(batch.project, claimed, owner)
+            raise BackpressureError(
+                f"{outcome.held} events are being stored by a concurrent request", 1.0
+            )
+        batch.keep(outcome.keep)
         tables = await to_arrow(shards)
         sent = [(i, shard) for i, shard in enumerate(tables) if shard]
         results = await asyncio.gather(

@@ -86,11 +86,10 @@ def test_unreachable_valkey_keeps_everything_and_says_degraded(project: str) -> 
     asyncio.run(run())
 
 
-def test_claims_held_past_the_ttl_stay_pending_until_the_block_ends(
-    deduper: Deduper, project: str
-) -> None:
+def test_claims_held_past_the_ttl_stay_pending_until_marked(deduper: Deduper, project: str) -> None:
     # pending_ttl_s is 1 s: a body in flight for 2.5 s keeps its claims, and a duplicate
-    # sent meanwhile is held, not claimed a second time; afterwards they expire as before
+    # sent meanwhile is held, not claimed a second time; after the block they stay pending
+    # until the writer's marks land, late as they may be
     async def run() -> None:
         ids = _ids(3)
         first = await deduper.claim(project, ids, "slow")
@@ -99,9 +98,32 @@ def test_claims_held_past_the_ttl_stay_pending_until_the_block_ends(
             await asyncio.sleep(2.5)
             copy = await deduper.claim(project, ids, "copy")
             assert copy.held == 3 and copy.keep == [False] * 3
-        await asyncio.sleep(1.1)
-        later = await deduper.claim(project, ids, "retry")
-        assert later.keep == [True] * 3
+        await asyncio.sleep(2.5)
+        copy = await deduper.claim(project, ids, "copy")
+        assert copy.held == 3
+        await deduper.commit([(project, rid) for rid in ids])
+        copy = await deduper.claim(project, ids, "copy")
+        assert copy.duplicates == 3
+
+    asyncio.run(run())
+
+
+def test_claims_never_marked_expire_after_the_linger(valkey_url: str, project: str) -> None:
+    # the writer died before its marks: the replica stops renewing after linger_s, and the
+    # claims expire a TTL later, so the client's retry is stored
+    client = aioredis.Redis.from_url(valkey_url)
+    deduper = Deduper(client, window_s=60, pending_ttl_s=1, wait_s=0.1, linger_s=0.5)
+
+    async def run() -> None:
+        ids = _ids(2)
+        await deduper.claim(project, ids, "a")
+        async with deduper.holding(project, ids, "a"):
+            pass
+        await asyncio.sleep(0.6)
+        assert (await deduper.claim(project, ids, "b")).held == 2
+        await asyncio.sleep(2.0)  # renewed until ~1.2 s in, so free from ~1.7 s
+        assert (await deduper.claim(project, ids, "b")).keep == [True, True]
+        await client.aclose()
 
     asyncio.run(run())
 

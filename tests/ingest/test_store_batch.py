@@ -26,10 +26,10 @@ Write = Callable[[int, dict[str, Any]], Awaitable[Any]]
 class Shards:
     """Two writer shards that keep what they store; ``delay_s`` / ``fail`` per shard."""
 
-    def __init__(self, client: aioredis.Redis, count: int = 2) -> None:
+    def __init__(self, client: aioredis.Redis, count: int = 2, wait_s: float = 0.2) -> None:
         # claims live 1 s; a held event is waited for 0.2 s before the body is refused
         self.client = client
-        self.deduper = Deduper(client, window_s=60, pending_ttl_s=1, wait_s=0.2)
+        self.deduper = Deduper(client, window_s=60, pending_ttl_s=1, wait_s=wait_s)
         self.count = count
         self.stored: Counter[str] = Counter()
         self.delay_s = [0.0] * count
@@ -117,6 +117,52 @@ def test_a_body_slower_than_the_claim_ttl_keeps_its_events(
     assert len(shards.stored) == 5 and set(shards.stored.values()) == {1}
 
 
+def test_events_claimed_while_the_claim_waits_for_others_keep_their_claims(
+    valkey_url: str, pipeline: IngestPipeline, project: str, make_inference: Any
+) -> None:
+    """A body claims ``y`` and waits 1.4 s for ``x``, which another request holds (the
+    dedupe wait is 1.5 s here, the TTL 1 s): a copy of ``y`` sent meanwhile is not stored."""
+    shards = Shards(aioredis.Redis.from_url(valkey_url), wait_s=1.5)
+    x, y = make_inference(), make_inference()
+
+    async def run() -> None:
+        other = shards.deduper
+        assert (await other.claim(project, [x["request_id"]], "other")).claimed == 1
+        async with other.holding(project, [x["request_id"]], "other"):
+            first = asyncio.create_task(shards.store(_prepare(pipeline, [x, y], project)))
+            await asyncio.sleep(1.2)  # y's claim, unrenewed, would have expired at 1 s
+            copy = asyncio.create_task(shards.store(_prepare(pipeline, [y], project)))
+            await asyncio.sleep(0.2)
+            await other.release(project, [x["request_id"]], "other")
+        assert (await first).accepted == 2
+        assert (await copy).accepted == 0
+
+    asyncio.run(_closing(shards, run()))
+    assert shards.stored == {x["request_id"]: 1, y["request_id"]: 1}
+
+
+def test_a_copy_sent_before_late_commit_marks_is_not_stored_again(
+    shards: Shards, pipeline: IngestPipeline, project: str, make_inference: Any
+) -> None:
+    """The first copy is answered at once, its writer's marks land 2.5 s later (a busy
+    writer; past the claims' 1 s TTL): a copy sent in between waits (429), then is a
+    duplicate."""
+    events = [make_inference() for _ in range(5)]
+    shards.mark_after_s = 2.5
+
+    async def run() -> None:
+        assert (await shards.store(_prepare(pipeline, events, project))).accepted == 5
+        await asyncio.sleep(1.5)
+        with pytest.raises(BackpressureError):
+            await shards.store(_prepare(pipeline, events, project))
+        await asyncio.gather(*shards.marks)
+        again = await shards.store(_prepare(pipeline, events, project))
+        assert (again.accepted, again.duplicates) == (0, 5)
+
+    asyncio.run(_closing(shards, run()))
+    assert len(shards.stored) == 5 and set(shards.stored.values()) == {1}
+
+
 def test_a_body_half_refused_is_stored_once_when_retried(
     shards: Shards, pipeline: IngestPipeline, project: str, make_inference: Any
 ) -> None:
@@ -124,7 +170,7 @@ def test_a_body_half_refused_is_stored_once_when_retried(
     retry stores only the refused shard's events, even before the first marks land."""
     events = [make_inference() for _ in range(40)]
     shards.fail = {1: BackpressureError("writer holds too many rows", 2.0)}
-    shards.mark_after_s = 0.5
+    shards.mark_after_s = 1.5  # past the claims' 1 s TTL
 
     async def run() -> None:
         with pytest.raises(BackpressureError) as refused:
