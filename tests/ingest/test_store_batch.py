@@ -11,24 +11,32 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Coroutine
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 
 from ollive.errors import BackpressureError, SpoolFullError, StorageError
-from ollive.ingest import Deduper, IngestPipeline, PreparedBatch, StoredBatch, store_batch
-
-Write = Callable[[int, dict[str, Any]], Awaitable[Any]]
+from ollive.ingest import Deduper, IngestPipeline, StoredBatch, store_batch
 
 
 class Shards:
-    """Two writer shards that keep what they store; ``delay_s`` / ``fail`` per shard."""
+    """Two writer shards that keep what they store; ``delay_s`` / ``fail`` per shard.
+    :meth:`send` posts events of ``project`` through ``pipeline`` and ``store_batch``."""
 
-    def __init__(self, client: aioredis.Redis, count: int = 2, wait_s: float = 0.2) -> None:
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        pipeline: IngestPipeline,
+        project: str,
+        count: int = 2,
+        wait_s: float = 0.2,
+    ) -> None:
         # claims live 1 s; a held event is waited for 0.2 s before the body is refused
         self.client = client
+        self.pipeline = pipeline
+        self.project = project
         self.deduper = Deduper(client, window_s=60, pending_ttl_s=1, wait_s=wait_s)
         self.count = count
         self.stored: Counter[str] = Counter()
@@ -58,23 +66,27 @@ class Shards:
         await asyncio.sleep(self.mark_after_s)
         await self.deduper.commit(pairs)
 
-    async def store(self, batch: PreparedBatch) -> StoredBatch:
+    async def send(self, events: list[dict[str, Any]]) -> StoredBatch:
+        batch = self.pipeline.prepare(json.dumps({"events": events}).encode(), self.project)
+
         async def to_arrow(count: int) -> list[dict[str, Any]]:
             return batch.to_arrow(count)
 
         return await store_batch(batch, self.deduper, self.count, to_arrow, self.write)
 
-    async def close(self) -> None:
-        """Wait for the marks and close the client in the loop that opened it (left to
-        the garbage collector, its finalizers ran inside later hypothesis tests and
-        made their data generation look flaky)."""
-        await asyncio.gather(*self.marks)
-        await self.client.aclose()
+    def run(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work``, then wait for the marks and close the client in the loop that
+        opened it (left to the garbage collector, its finalizers ran inside later
+        hypothesis tests and made their data generation look flaky)."""
 
+        async def closing() -> None:
+            try:
+                await work
+            finally:
+                await asyncio.gather(*self.marks)
+                await self.client.aclose()
 
-@pytest.fixture
-def shards(valkey_url: str) -> Shards:
-    return Shards(aioredis.Redis.from_url(valkey_url))
+        asyncio.run(closing())
 
 
 @pytest.fixture(scope="module")
@@ -82,19 +94,13 @@ def pipeline() -> IngestPipeline:
     return IngestPipeline(None)
 
 
-async def _closing(shards: Shards, work: Awaitable[None]) -> None:
-    try:
-        await work
-    finally:
-        await shards.close()
-
-
-def _prepare(pipeline: IngestPipeline, events: list[dict[str, Any]], project: str) -> PreparedBatch:
-    return pipeline.prepare(json.dumps({"events": events}).encode(), project)
+@pytest.fixture
+def shards(valkey_url: str, pipeline: IngestPipeline, project: str) -> Shards:
+    return Shards(aioredis.Redis.from_url(valkey_url), pipeline, project)
 
 
 def test_a_body_slower_than_the_claim_ttl_keeps_its_events(
-    shards: Shards, pipeline: IngestPipeline, project: str, make_inference: Any
+    shards: Shards, make_inference: Any
 ) -> None:
     """The race CI lost: the first copy's writes outlast the pending TTL, a later body
     carries a copy of one of its events. The copy must wait (429), not be stored too."""
@@ -103,17 +109,17 @@ def test_a_body_slower_than_the_claim_ttl_keeps_its_events(
     shards.delay_s = [2.5, 2.5]  # 2.5 x the claims' 1 s TTL
 
     async def run() -> None:
-        slow = asyncio.create_task(shards.store(_prepare(pipeline, first, project)))
+        slow = asyncio.create_task(shards.send(first))
         await asyncio.sleep(1.5)  # the first copy's claims would have expired by now
         shards.delay_s = [0.0, 0.0]
         with pytest.raises(BackpressureError):
-            await shards.store(_prepare(pipeline, later, project))
+            await shards.send(later)
         assert (await slow).accepted == 4
         await asyncio.gather(*shards.marks)
-        retried = await shards.store(_prepare(pipeline, later, project))
+        retried = await shards.send(later)
         assert (retried.accepted, retried.duplicates) == (1, 1)
 
-    asyncio.run(_closing(shards, run()))
+    shards.run(run())
     assert len(shards.stored) == 5 and set(shards.stored.values()) == {1}
 
 
@@ -122,27 +128,27 @@ def test_events_claimed_while_the_claim_waits_for_others_keep_their_claims(
 ) -> None:
     """A body claims ``y`` and waits 1.4 s for ``x``, which another request holds (the
     dedupe wait is 1.5 s here, the TTL 1 s): a copy of ``y`` sent meanwhile is not stored."""
-    shards = Shards(aioredis.Redis.from_url(valkey_url), wait_s=1.5)
+    shards = Shards(aioredis.Redis.from_url(valkey_url), pipeline, project, wait_s=1.5)
     x, y = make_inference(), make_inference()
 
     async def run() -> None:
         other = shards.deduper
         assert (await other.claim(project, [x["request_id"]], "other")).claimed == 1
         async with other.holding(project, [x["request_id"]], "other"):
-            first = asyncio.create_task(shards.store(_prepare(pipeline, [x, y], project)))
+            first = asyncio.create_task(shards.send([x, y]))
             await asyncio.sleep(1.2)  # y's claim, unrenewed, would have expired at 1 s
-            copy = asyncio.create_task(shards.store(_prepare(pipeline, [y], project)))
+            copy = asyncio.create_task(shards.send([y]))
             await asyncio.sleep(0.2)
             await other.release(project, [x["request_id"]], "other")
         assert (await first).accepted == 2
         assert (await copy).accepted == 0
 
-    asyncio.run(_closing(shards, run()))
+    shards.run(run())
     assert shards.stored == {x["request_id"]: 1, y["request_id"]: 1}
 
 
 def test_a_copy_sent_before_late_commit_marks_is_not_stored_again(
-    shards: Shards, pipeline: IngestPipeline, project: str, make_inference: Any
+    shards: Shards, make_inference: Any
 ) -> None:
     """The first copy is answered at once, its writer's marks land 2.5 s later (a busy
     writer; past the claims' 1 s TTL): a copy sent in between waits (429), then is a
@@ -151,20 +157,20 @@ def test_a_copy_sent_before_late_commit_marks_is_not_stored_again(
     shards.mark_after_s = 2.5
 
     async def run() -> None:
-        assert (await shards.store(_prepare(pipeline, events, project))).accepted == 5
+        assert (await shards.send(events)).accepted == 5
         await asyncio.sleep(1.5)
         with pytest.raises(BackpressureError):
-            await shards.store(_prepare(pipeline, events, project))
+            await shards.send(events)
         await asyncio.gather(*shards.marks)
-        again = await shards.store(_prepare(pipeline, events, project))
+        again = await shards.send(events)
         assert (again.accepted, again.duplicates) == (0, 5)
 
-    asyncio.run(_closing(shards, run()))
+    shards.run(run())
     assert len(shards.stored) == 5 and set(shards.stored.values()) == {1}
 
 
 def test_a_body_half_refused_is_stored_once_when_retried(
-    shards: Shards, pipeline: IngestPipeline, project: str, make_inference: Any
+    shards: Shards, make_inference: Any
 ) -> None:
     """One shard stores its events, the other is saturated: the body answers 429, and its
     retry stores only the refused shard's events, even before the first marks land."""
@@ -174,17 +180,17 @@ def test_a_body_half_refused_is_stored_once_when_retried(
 
     async def run() -> None:
         with pytest.raises(BackpressureError) as refused:
-            await shards.store(_prepare(pipeline, events, project))
+            await shards.send(events)
         assert refused.value.retry_after_s == 2.0
         shards.fail = {}
         # at once: shard 0's events are still pending (held), the body is refused again
         with pytest.raises(BackpressureError):
-            await shards.store(_prepare(pipeline, events, project))
+            await shards.send(events)
         await asyncio.gather(*shards.marks)
-        retried = await shards.store(_prepare(pipeline, events, project))
+        retried = await shards.send(events)
         assert retried.accepted + retried.duplicates == 40 and retried.duplicates > 0
 
-    asyncio.run(_closing(shards, run()))
+    shards.run(run())
     assert len(shards.stored) == 40 and set(shards.stored.values()) == {1}
 
 
@@ -198,8 +204,6 @@ def test_a_body_half_refused_is_stored_once_when_retried(
 )
 def test_a_failed_write_answers_its_error_and_frees_the_claims(
     shards: Shards,
-    pipeline: IngestPipeline,
-    project: str,
     make_inference: Any,
     raised: BaseException,
     answered: type[Exception],
@@ -209,9 +213,9 @@ def test_a_failed_write_answers_its_error_and_frees_the_claims(
 
     async def run() -> None:
         with pytest.raises(answered):
-            await shards.store(_prepare(pipeline, events, project))
+            await shards.send(events)
         shards.fail = {}
-        retried = await shards.store(_prepare(pipeline, events, project))
+        retried = await shards.send(events)
         assert (retried.accepted, retried.duplicates) == (10, 0)
 
-    asyncio.run(_closing(shards, run()))
+    shards.run(run())
