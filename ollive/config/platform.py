@@ -105,8 +105,8 @@ class Settings(BaseSettings):
     dedupe_pending_ttl_s: int = Field(
         30,
         ge=1,
-        description="Life of an uncommitted dedupe claim; renewed while its body is in flight, "
-        "so it bounds how long a dead replica's claims hold a retry off.",
+        description="Life of an uncommitted dedupe claim; renewed from the claim until the "
+        "writers' marks land, so it bounds how long a dead replica's claims hold a retry off.",
     )
     dedupe_wait_s: float = Field(
         1.0, ge=0, description="Wait for a concurrent claim of the same event before answering 429."

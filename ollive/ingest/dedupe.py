@@ -18,12 +18,12 @@ Per event, one key ``ollive:dd:{project}:{request_id}`` moves through three stat
   durable (inserted or spooled), so a replica that dies after the commit still leaves the
   right answer for the retry.
 * **release**: on failure the claim is deleted only if it is still ours (a Lua script).
-* **hold**: while its writes are in flight, a request renews its own claims every third
-  of ``pending_ttl_s`` (:meth:`Deduper.holding`), so a body that waits longer than the TTL
-  (a busy replica, a saturated writer) keeps its events. After the writes it goes on
-  renewing those still pending until the writers' marks land (the marks come one flush
-  after the answer) or ``linger_s`` passes; only a replica that died lets its claims
-  expire early. Without the renewal, a slow first copy and a later duplicate were both
+* **hold**: from its claim on, a request renews its own claims every third of
+  ``pending_ttl_s`` (:meth:`Deduper.holding`), so a body that waits longer than the TTL
+  (the dedupe wait, a busy replica, a saturated writer) keeps its events. After the writes
+  it goes on renewing those still pending until the writers' marks land (the marks come
+  one flush after the answer) or ``linger_s`` passes; only a replica that died lets its
+  claims expire early. Without the renewal, a slow first copy and a later duplicate were both
   stored and both acknowledged, and a copy resent before late marks was stored again.
 
 When Valkey is unreachable, :meth:`Deduper.claim` keeps every event (duplicates inside one
